@@ -1,0 +1,1 @@
+"""API Gateway REST APIs: routing, VTL mapping templates, integrations, response selection."""

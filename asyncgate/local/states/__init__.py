@@ -1,0 +1,1 @@
+"""Amazon States Language: definition model, data flow, engine, and the Step Functions service."""

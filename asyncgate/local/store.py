@@ -1,0 +1,178 @@
+"""One SQLite database (WAL) for every piece of server state, with group commit.
+
+Why hand-written: it is a thin policy layer over stdlib ``sqlite3``, not a data layer. All writes go
+through one writer thread that drains a queue, runs every queued operation inside one transaction
+(each under its own SAVEPOINT, so one failing operation fails alone), commits once, and only then
+resolves the callers' futures. Many concurrent requests therefore share one fsync — the "group
+commit" that lets the gateway acknowledge a webhook only after it is durable without paying a disk
+flush per request. Reads use a per-thread connection; WAL lets them run beside the writer.
+
+Internals, in order, for one batch:
+    1. block for the first queued operation, then take every other one already queued (up to 512);
+    2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
+    3. ``COMMIT`` (one fsync of the WAL with ``synchronous=FULL``);
+    4. hand each result or exception back to its caller's event loop.
+
+Example:
+    >>> import asyncio, tempfile, pathlib
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "db.sqlite")
+    >>> store.migrate("CREATE TABLE IF NOT EXISTS kv (k TEXT PRIMARY KEY, v TEXT)")
+    >>> asyncio.run(store.write(lambda db: db.execute("INSERT INTO kv VALUES ('a', 'b')").rowcount))
+    1
+    >>> store.read(lambda db: db.execute("SELECT v FROM kv").fetchone()[0])
+    'b'
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["Store", "StoreError"]
+
+T = TypeVar("T")
+Operation = Callable[[sqlite3.Connection], Any]
+
+_BATCH_MAX = 512
+_STOP = object()
+
+
+class StoreError(Exception):
+    """The database cannot be opened or written (read-only, full, corrupt)."""
+
+
+class Store:
+    """The server's database: durable group-committed writes, concurrent reads."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+            self._writer.execute(f"PRAGMA synchronous={synchronous}")
+            mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{path}: cannot use WAL journal (got {mode})")
+            self._writer.execute("PRAGMA quick_check").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._local = threading.local()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="asyncgate-store", daemon=True)
+        self._thread.start()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA busy_timeout=30000")
+        return db
+
+    # -- schema -------------------------------------------------------------------------------------
+    def migrate(self, ddl: str) -> None:
+        """Run DDL (``CREATE TABLE IF NOT EXISTS ...``) synchronously; services call it at start."""
+        db = self._connect()
+        try:
+            db.executescript(ddl)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot migrate {self.path}: {exc}") from exc
+        finally:
+            db.close()
+
+    # -- writes -------------------------------------------------------------------------------------
+    async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in the next group commit; returns once it is durable on disk."""
+        return await asyncio.wrap_future(self._submit(op))
+
+    def write_nowait(self, op: Operation) -> None:
+        """Queue ``op`` for the next group commit without waiting (logs, metrics)."""
+        self._submit(op)
+
+    def write_sync(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``op`` in the next group commit and block until durable (start-up, threads)."""
+        return self._submit(op).result()
+
+    async def barrier(self) -> None:
+        """Wait until every write queued before this call is committed."""
+        await self.write(lambda db: None)
+
+    def _submit(self, op: Operation) -> Future[Any]:
+        if self._closed:
+            raise StoreError("store is closed")
+        fut: Future[Any] = Future()
+        self._queue.put((op, fut))
+        return fut
+
+    # -- reads --------------------------------------------------------------------------------------
+    def read(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a read-only ``op`` on this thread's connection (sees every committed write)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+            db.execute("PRAGMA query_only=1")
+        return op(db)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Commit what is queued, then stop the writer thread."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)
+        self._thread.join()
+        self._writer.close()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch: list[tuple[Operation, Future[Any]]] = []
+            item = self._queue.get()
+            while True:
+                if item is _STOP:
+                    stop = True
+                else:
+                    batch.append(item)
+                if len(batch) >= _BATCH_MAX:
+                    break
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if batch:
+                self._commit(batch)
+
+    def _commit(self, batch: list[tuple[Operation, Future[Any]]]) -> None:
+        db = self._writer
+        outcomes: list[tuple[Future[Any], bool, Any]] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for op, fut in batch:
+                db.execute("SAVEPOINT op")
+                try:
+                    result = op(db)
+                except BaseException as exc:  # noqa: BLE001 - one op's failure is its caller's
+                    db.execute("ROLLBACK TO op")
+                    db.execute("RELEASE op")
+                    outcomes.append((fut, False, exc))
+                else:
+                    db.execute("RELEASE op")
+                    outcomes.append((fut, True, result))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            error = StoreError(f"commit failed: {exc}")
+            for _op, fut in batch:
+                fut.set_exception(error)
+            return
+        for fut, ok, value in outcomes:
+            if ok:
+                fut.set_result(value)
+            else:
+                fut.set_exception(value)
