@@ -156,7 +156,7 @@ class Store:
                 db.execute("SAVEPOINT op")
                 try:
                     result = op(db)
-                except BaseException as exc:  # noqa: BLE001 - one op's failure is its caller's
+                except BaseException as exc:  # one op's failure is its caller's alone
                     db.execute("ROLLBACK TO op")
                     db.execute("RELEASE op")
                     outcomes.append((fut, False, exc))

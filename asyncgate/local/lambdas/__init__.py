@@ -28,6 +28,7 @@ CONTRACT (implemented in ``service.py``; consumed by the states engine, the gate
         def register(self, config: FunctionConfig) -> None          # replaces a previous one
         def get(self, name_or_arn: str) -> FunctionConfig            # raises ResourceNotFoundException
         def unregister(self, name_or_arn: str) -> None
-        async def invoke(self, name_or_arn: str, payload: bytes, *, invocation_type="RequestResponse") -> InvokeResult
+        async def invoke(self, name_or_arn: str, payload: bytes, *,
+                         invocation_type: str = "RequestResponse") -> InvokeResult
         async def close(self) -> None                                # stops every worker
 """
