@@ -1,0 +1,467 @@
+"""CloudWatch Logs: log groups, streams and events, in the store.
+
+Why hand-written: the runtime writes logs from inside itself (Lambda START/END/REPORT lines, Step
+Functions' vended execution events) at a high rate, and must serve them back through CloudWatch Logs'
+own API so that boto3's ``logs`` client and ``aws logs tail`` work. moto's logs backend is in-memory
+and would put a second copy of every event in RAM; a few tables in the shared SQLite store give
+durable logs, filtered and paged by SQL.
+
+Writes are fire-and-forget (``put``): they join the store's next group commit. Reads see everything
+committed. The API methods take and return CloudWatch Logs' JSON shapes (``Logs_20140328.*``).
+
+Example:
+    >>> import asyncio, pathlib, tempfile
+    >>> from asyncgate.local.store import Store
+    >>> logs = Logs(Store(pathlib.Path(tempfile.mkdtemp()) / "db"))
+    >>> logs.put("/aws/lambda/f", "s1", [(1_700_000_000_000, "hello")])
+    >>> asyncio.run(logs.store.barrier())
+    >>> r = asyncio.run(logs.get_log_events({"logGroupName": "/aws/lambda/f", "logStreamName": "s1"}))
+    >>> [e["message"] for e in r["events"]]
+    ['hello']
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from asyncgate.local.arns import arn
+from asyncgate.local.errors import (
+    InvalidParameterException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+from asyncgate.local.store import Store
+
+__all__ = ["Logs", "compile_filter_pattern"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS logs_groups (
+    name TEXT PRIMARY KEY,
+    created INTEGER NOT NULL,
+    retention_days INTEGER
+);
+CREATE TABLE IF NOT EXISTS logs_streams (
+    grp TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    first_event INTEGER,
+    last_event INTEGER,
+    last_ingestion INTEGER,
+    PRIMARY KEY (grp, name)
+);
+CREATE TABLE IF NOT EXISTS logs_events (
+    id INTEGER PRIMARY KEY,
+    grp TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    ingestion INTEGER NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_events_by_stream ON logs_events (grp, stream, ts, id);
+CREATE INDEX IF NOT EXISTS logs_events_by_group ON logs_events (grp, ts, id);
+"""
+
+_PAGE_MAX = 10_000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _group_arn(name: str) -> str:
+    return arn("logs", f"log-group:{name}:*")
+
+
+def _token(kind: str, value: int) -> str:
+    return base64.urlsafe_b64encode(f"{kind}/{value}".encode()).decode()
+
+
+def _untoken(kind: str, token: str | None) -> int | None:
+    if token is None:
+        return None
+    try:
+        k, _, v = base64.urlsafe_b64decode(token.encode()).decode().partition("/")
+        if k == kind:
+            return int(v)
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidParameterException("The specified nextToken is invalid.")
+
+
+def _limit(request: dict[str, Any], default: int, maximum: int) -> int:
+    value = request.get("limit", default)
+    if not isinstance(value, int) or not 1 <= value <= maximum:
+        raise InvalidParameterException(
+            f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {maximum}"
+        )
+    return value
+
+
+def compile_filter_pattern(pattern: str | None) -> Callable[[str], bool]:
+    """Compile a CloudWatch Logs filter pattern for unstructured log events.
+
+    Supported: terms (all must appear), ``"quoted phrases"``, ``-term`` exclusions, ``?term`` (any of),
+    and the empty pattern (everything). JSON patterns (``{ $.x = 1 }``) match on the field's value.
+
+    Example:
+        >>> f = compile_filter_pattern('ERROR "timed out" -retry')
+        >>> f("ERROR: Task timed out"), f("ERROR timed out retry")
+        (True, False)
+    """
+    text = (pattern or "").strip()
+    if not text:
+        return lambda _message: True
+    if text.startswith("{") and text.endswith("}"):
+        return _json_filter(text[1:-1].strip())
+    terms = re.findall(r'([-?]?)(?:"((?:[^"\\]|\\.)*)"|(\S+))', text)
+    required: list[str] = []
+    excluded: list[str] = []
+    optional: list[str] = []
+    for sign, quoted, bare in terms:
+        word = quoted if quoted else bare
+        {"-": excluded, "?": optional}.get(sign, required).append(word)
+
+    def match(message: str) -> bool:
+        if any(w in message for w in excluded):
+            return False
+        if optional and not any(w in message for w in optional):
+            return False
+        return all(w in message for w in required)
+
+    return match
+
+
+_JSON_RULE = re.compile(r"^\$\.([\w.]+)\s*(=|!=|>=|<=|>|<)\s*(.+)$")
+
+
+def _json_filter(rule: str) -> Callable[[str], bool]:
+    found = _JSON_RULE.match(rule)
+    if not found:
+        raise InvalidParameterException("Invalid filter pattern")
+    keys, op, raw = found.group(1).split("."), found.group(2), found.group(3).strip()
+    expected: Any = raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw
+
+    def match(message: str) -> bool:
+        try:
+            value: Any = json.loads(message)
+            for key in keys:
+                value = value[key]
+        except (ValueError, KeyError, TypeError, IndexError):
+            return False
+        if op in ("=", "!="):
+            equal = str(value) == str(expected) or (
+                isinstance(expected, str) and "*" in expected and re.fullmatch(
+                    re.escape(expected).replace(r"\*", ".*"), str(value)) is not None
+            )
+            return equal if op == "=" else not equal
+        try:
+            left, right = float(value), float(expected)
+        except (TypeError, ValueError):
+            return False
+        return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[op]
+
+    return match
+
+
+class Logs:
+    """Log groups, streams and events, stored in the server's database."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        store.migrate(_SCHEMA)
+
+    # -- the runtime's own writes -----------------------------------------------------------------
+    def put(self, group: str, stream: str, events: Iterable[tuple[int, str]]) -> None:
+        """Append events (epoch ms, message) to a stream, creating group and stream as needed.
+
+        Non-blocking: the rows join the store's next group commit, in call order.
+        """
+        rows = [(group, stream, int(ts), msg) for ts, msg in events]
+        if rows:
+            self.store.write_nowait(lambda db: self._append(db, group, stream, rows))
+
+    def ensure_group(self, name: str) -> None:
+        """Create a log group if it does not exist (log groups declared in the template)."""
+        self.store.write_nowait(
+            lambda db: db.execute(
+                "INSERT OR IGNORE INTO logs_groups (name, created) VALUES (?, ?)", (name, _now_ms())
+            )
+        )
+
+    @staticmethod
+    def _append(
+        db: sqlite3.Connection, group: str, stream: str, rows: Sequence[tuple[str, str, int, str]]
+    ) -> None:
+        now = _now_ms()
+        db.execute("INSERT OR IGNORE INTO logs_groups (name, created) VALUES (?, ?)", (group, now))
+        db.execute(
+            "INSERT OR IGNORE INTO logs_streams (grp, name, created) VALUES (?, ?, ?)", (group, stream, now)
+        )
+        db.executemany(
+            "INSERT INTO logs_events (grp, stream, ts, ingestion, message) VALUES (?, ?, ?, ?, ?)",
+            [(g, s, ts, now, m) for g, s, ts, m in rows],
+        )
+        first = min(r[2] for r in rows)
+        last = max(r[2] for r in rows)
+        db.execute(
+            "UPDATE logs_streams SET first_event = min(coalesce(first_event, ?), ?),"
+            " last_event = max(coalesce(last_event, ?), ?), last_ingestion = ? WHERE grp = ? AND name = ?",
+            (first, first, last, last, now, group, stream),
+        )
+
+    # -- API: Logs_20140328.* ---------------------------------------------------------------------
+    def _require_group(self, name: Any) -> str:
+        if not isinstance(name, str) or not name:
+            raise InvalidParameterException("1 validation error detected: Value null at 'logGroupName' "
+                                            "failed to satisfy constraint: Member must not be null")
+        exists = self.store.read(
+            lambda db: db.execute("SELECT 1 FROM logs_groups WHERE name = ?", (name,)).fetchone()
+        )
+        if not exists:
+            raise ResourceNotFoundException("The specified log group does not exist.")
+        return name
+
+    async def create_log_group(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateLogGroup."""
+        name = request.get("logGroupName")
+        if not isinstance(name, str) or not re.fullmatch(r"[\.\-_/#A-Za-z0-9]{1,512}", name):
+            raise InvalidParameterException(f"Invalid log group name: {name!r}")
+
+        def create(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO logs_groups (name, created) VALUES (?, ?)", (name, _now_ms())
+            )
+            return cur.rowcount == 1
+
+        if not await self.store.write(create):
+            raise ResourceAlreadyExistsException("The specified log group already exists")
+        return {}
+
+    async def delete_log_group(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DeleteLogGroup."""
+        name = self._require_group(request.get("logGroupName"))
+
+        def delete(db: sqlite3.Connection) -> None:
+            for table, column in (("logs_events", "grp"), ("logs_streams", "grp"), ("logs_groups", "name")):
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))  # fixed names, not input
+
+        await self.store.write(delete)
+        return {}
+
+    async def create_log_stream(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateLogStream."""
+        group = self._require_group(request.get("logGroupName"))
+        stream = request.get("logStreamName")
+        if not isinstance(stream, str) or not stream or ":" in stream or "*" in stream:
+            raise InvalidParameterException(f"Invalid log stream name: {stream!r}")
+
+        def create(db: sqlite3.Connection) -> bool:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO logs_streams (grp, name, created) VALUES (?, ?, ?)",
+                (group, stream, _now_ms()),
+            )
+            return cur.rowcount == 1
+
+        if not await self.store.write(create):
+            raise ResourceAlreadyExistsException("The specified log stream already exists")
+        return {}
+
+    async def put_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
+        """PutLogEvents: the stream must exist, as on AWS."""
+        group = self._require_group(request.get("logGroupName"))
+        stream = request.get("logStreamName")
+        exists = self.store.read(
+            lambda db: db.execute(
+                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
+            ).fetchone()
+        )
+        if not exists:
+            raise ResourceNotFoundException("The specified log stream does not exist.")
+        events = request.get("logEvents") or []
+        rows = [(group, str(stream), int(e["timestamp"]), str(e["message"])) for e in events]
+        if rows:
+            await self.store.write(lambda db: self._append(db, group, str(stream), rows))
+        return {"nextSequenceToken": _token("seq", _now_ms())}
+
+    async def describe_log_groups(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DescribeLogGroups, by prefix or pattern, paged by name."""
+        limit = _limit(request, 50, 50)
+        prefix = request.get("logGroupNamePrefix") or ""
+        pattern = request.get("logGroupNamePattern") or ""
+        after = request.get("nextToken")
+        start = base64.urlsafe_b64decode(after.encode()).decode() if after else ""
+
+        def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT g.name, g.created, g.retention_days,"
+                " (SELECT coalesce(sum(length(e.message)), 0) FROM logs_events e WHERE e.grp = g.name)"
+                " FROM logs_groups g WHERE g.name >= ? AND substr(g.name, 1, ?) = ? AND instr(g.name, ?) > 0"
+                " ORDER BY g.name LIMIT ?",
+                (start, len(prefix), prefix, pattern, limit + 1),
+            ).fetchall()
+
+        rows = self.store.read(query)
+        groups = []
+        for name, created, retention, stored in rows[:limit]:
+            group: dict[str, Any] = {
+                "logGroupName": name,
+                "creationTime": created,
+                "metricFilterCount": 0,
+                "arn": _group_arn(name),
+                "storedBytes": stored,
+                "logGroupClass": "STANDARD",
+                "logGroupArn": _group_arn(name)[:-2],
+            }
+            if retention:
+                group["retentionInDays"] = retention
+            groups.append(group)
+        result: dict[str, Any] = {"logGroups": groups}
+        if len(rows) > limit:
+            result["nextToken"] = base64.urlsafe_b64encode(rows[limit][0].encode()).decode()
+        return result
+
+    async def describe_log_streams(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DescribeLogStreams, ordered by name or by last event time."""
+        group = self._require_group(request.get("logGroupName"))
+        limit = _limit(request, 50, 50)
+        prefix = request.get("logStreamNamePrefix") or ""
+        order = request.get("orderBy", "LogStreamName")
+        if order not in ("LogStreamName", "LastEventTime"):
+            raise InvalidParameterException(f"Invalid orderBy: {order}")
+        if order == "LastEventTime" and prefix:
+            raise InvalidParameterException("Cannot order by LastEventTime with a logStreamNamePrefix.")
+        descending = bool(request.get("descending", False))
+        offset = _untoken("streams", request.get("nextToken")) or 0
+        key = "name" if order == "LogStreamName" else "coalesce(last_event, created)"
+        direction = "DESC" if descending else "ASC"
+
+        def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            return db.execute(
+                "SELECT name, created, first_event, last_event, last_ingestion FROM logs_streams"
+                f" WHERE grp = ? AND substr(name, 1, ?) = ? ORDER BY {key} {direction}, name {direction}"
+                " LIMIT ? OFFSET ?",
+                (group, len(prefix), prefix, limit + 1, offset),
+            ).fetchall()
+
+        rows = self.store.read(query)
+        streams = []
+        for name, created, first, last, ingestion in rows[:limit]:
+            stream: dict[str, Any] = {
+                "logStreamName": name,
+                "creationTime": created,
+                "arn": arn("logs", f"log-group:{group}:log-stream:{name}"),
+                "storedBytes": 0,
+            }
+            if first is not None:
+                stream.update(firstEventTimestamp=first, lastEventTimestamp=last, lastIngestionTime=ingestion)
+            streams.append(stream)
+        result: dict[str, Any] = {"logStreams": streams}
+        if len(rows) > limit:
+            result["nextToken"] = _token("streams", offset + limit)
+        return result
+
+    async def get_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
+        """GetLogEvents: one stream, forward or backward, with AWS's f/ and b/ tokens."""
+        group = self._require_group(request.get("logGroupName"))
+        stream = request.get("logStreamName")
+        exists = self.store.read(
+            lambda db: db.execute(
+                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
+            ).fetchone()
+        )
+        if not exists:
+            raise ResourceNotFoundException("The specified log stream does not exist.")
+        limit = _limit(request, _PAGE_MAX, _PAGE_MAX)
+        start = request.get("startTime") or 0
+        end = request.get("endTime") or 2**62
+        token = request.get("nextToken")
+        if token:
+            direction, _, raw = token.partition("/")
+            try:
+                cursor = int(raw)
+            except ValueError:
+                raise InvalidParameterException("The specified nextToken is invalid.") from None
+            forward = direction == "f"
+        else:
+            forward = bool(request.get("startFromHead", False))
+            cursor = 0 if forward else 2**62
+
+        def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            if forward:
+                sql = ("SELECT id, ts, ingestion, message FROM logs_events WHERE grp = ? AND stream = ?"
+                       " AND ts >= ? AND ts < ? AND id > ? ORDER BY id LIMIT ?")
+            else:
+                sql = ("SELECT id, ts, ingestion, message FROM logs_events WHERE grp = ? AND stream = ?"
+                       " AND ts >= ? AND ts < ? AND id < ? ORDER BY id DESC LIMIT ?")
+            return db.execute(sql, (group, stream, start, end, cursor, limit)).fetchall()
+
+        rows = self.store.read(query)
+        if not forward:
+            rows.reverse()
+        events = [{"timestamp": ts, "message": msg, "ingestionTime": ing} for _id, ts, ing, msg in rows]
+        first_id = rows[0][0] if rows else cursor
+        last_id = rows[-1][0] if rows else cursor
+        return {
+            "events": events,
+            "nextForwardToken": f"f/{last_id if rows else cursor}",
+            "nextBackwardToken": f"b/{first_id}",
+        }
+
+    async def filter_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
+        """FilterLogEvents across a group's streams, with a filter pattern, oldest first."""
+        name = request.get("logGroupName") or _name_of(request.get("logGroupIdentifier"))
+        group = self._require_group(name)
+        limit = _limit(request, _PAGE_MAX, _PAGE_MAX)
+        names: list[str] = list(request.get("logStreamNames") or [])
+        prefix = request.get("logStreamNamePrefix") or ""
+        if names and prefix:
+            raise InvalidParameterException("Cannot specify both logStreamNames and logStreamNamePrefix.")
+        matches = compile_filter_pattern(request.get("filterPattern"))
+        start = request.get("startTime") or 0
+        end = request.get("endTime") or 2**62
+        after = _untoken("filter", request.get("nextToken")) or 0
+        sql = ("SELECT id, stream, ts, ingestion, message FROM logs_events WHERE grp = ? AND ts >= ?"
+               " AND ts <= ? AND id > ? AND substr(stream, 1, ?) = ?")
+        params: list[Any] = [group, start, end, after, len(prefix), prefix]
+        if names:
+            sql += f" AND stream IN ({','.join('?' * len(names))})"
+            params += names
+        sql += " ORDER BY ts, id LIMIT 10000"
+        rows = self.store.read(lambda db: db.execute(sql, params).fetchall())
+        events: list[dict[str, Any]] = []
+        last_id = after
+        for row_id, stream, ts, ingestion, message in rows:
+            last_id = row_id
+            if matches(message):
+                events.append({"logStreamName": stream, "timestamp": ts, "message": message,
+                               "ingestionTime": ingestion, "eventId": str(row_id)})
+                if len(events) >= limit:
+                    break
+        result: dict[str, Any] = {"events": events, "searchedLogStreams": []}
+        if len(rows) == 10000 or (len(events) >= limit and last_id != rows[-1][0]):
+            result["nextToken"] = _token("filter", last_id)
+        return result
+
+    async def put_retention_policy(self, request: dict[str, Any]) -> dict[str, Any]:
+        """PutRetentionPolicy (recorded; events are not expired locally)."""
+        name = self._require_group(request.get("logGroupName"))
+        days = request.get("retentionInDays")
+        await self.store.write(
+            lambda db: db.execute("UPDATE logs_groups SET retention_days = ? WHERE name = ?", (days, name))
+        )
+        return {}
+
+
+def _name_of(identifier: Any) -> Any:
+    """A ``logGroupIdentifier`` may be a name or an ARN (``arn:...:log-group:NAME[:*]``)."""
+    if isinstance(identifier, str) and identifier.startswith("arn:"):
+        name = identifier.split(":log-group:", 1)[-1]
+        return name[:-2] if name.endswith(":*") else name
+    return identifier
