@@ -46,6 +46,10 @@ class ServiceException(AwsError):
     sender_fault = False
 
 
+class SerializationException(AwsError):
+    """The request body is not the JSON object the protocol expects."""
+
+
 class ThrottlingException(AwsError):
     """A rate limit was hit."""
 
