@@ -1,0 +1,215 @@
+"""The composition root: one ``Runtime`` wires the services to each other and to an assembly.
+
+Nothing else constructs services. ``Runtime`` reads the resources of a loaded cloud assembly and
+registers them with the service that serves each type — log groups, Lambda functions, state
+machines, REST APIs — then starts recovery of interrupted work. Resource types it does not serve are
+reported once (``unsupported``), never a crash: a user's app may hold anything.
+
+Internals, in order, for ``start()``:
+    1. log groups from the template exist (so ``describe-log-groups`` shows them before any run);
+    2. Lambda functions are registered (their code is the unpacked asset folder in ``cdk.out``);
+    3. state machines are created or updated (their ARNs are stable, so recovered executions match);
+    4. REST APIs are compiled into the gateway (routes, templates) once;
+    5. the Step Functions service re-runs starts that were acknowledged but not finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from asyncgate.local.api.json_protocol import JsonProtocol, Service
+from asyncgate.local.api.operations import LOGS_OPERATIONS, STATES_OPERATIONS
+from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+from asyncgate.local.assembly import Assembly, Resource, Stack
+from asyncgate.local.gateway.model import RestApi, build_rest_apis
+from asyncgate.local.gateway.pipeline import Gateway
+from asyncgate.local.iam import Iam
+from asyncgate.local.lambdas.service import FunctionConfig, LambdaService
+from asyncgate.local.logs import Logs
+from asyncgate.local.service_calls import LOGS, STATES, ServiceCaller
+from asyncgate.local.states.clock import Clock, ScaledClock, SystemClock
+from asyncgate.local.states.service import StatesService
+from asyncgate.local.store import Store
+
+__all__ = ["ApiEndpoint", "Runtime"]
+
+log = logging.getLogger("asyncgate")
+
+_SERVED = frozenset({
+    "AWS::Logs::LogGroup",
+    "AWS::Lambda::Function",
+    "AWS::StepFunctions::StateMachine",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::ApiGateway::RestApi",
+    "AWS::ApiGateway::Resource",
+    "AWS::ApiGateway::Method",
+    "AWS::ApiGateway::Deployment",
+    "AWS::ApiGateway::Stage",
+    "AWS::ApiGateway::Account",
+    "AWS::Lambda::Permission",
+    "AWS::CDK::Metadata",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class ApiEndpoint:
+    """One deployed REST API stage, as ``GET /_asyncgate/apis`` lists it."""
+
+    rest_api_id: str
+    name: str
+    stage: str
+
+    def url(self, host: str, port: int) -> str:
+        """The stage's invoke URL on this server (the path-style form that needs no DNS)."""
+        return f"http://{host}:{port}/restapis/{self.rest_api_id}/{self.stage}/_user_request_/"
+
+
+class Runtime:
+    """Every service of the local runtime, built over one data directory and one assembly."""
+
+    def __init__(
+        self,
+        assembly: Assembly | None,
+        data_dir: Path,
+        *,
+        time_scale: float = 1.0,
+        region: str = DEFAULT_REGION,
+        account: str = DEFAULT_ACCOUNT,
+    ) -> None:
+        self.assembly = assembly
+        self.data_dir = data_dir
+        self.region = region
+        self.account = account
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.clock: Clock = ScaledClock(time_scale) if time_scale != 1.0 else SystemClock()
+        self.store = Store(data_dir / "asyncgate.sqlite3")
+        self.logs = Logs(self.store)
+        self.lambdas = LambdaService(self.logs, data_dir=data_dir / "lambda", store=self.store)
+        self.states = StatesService(self.store, self.logs, self.lambdas, clock=self.clock)
+        stacks = assembly.stacks if assembly else []
+        self.iam = Iam.from_stacks(stacks)
+        self.protocol = JsonProtocol({
+            STATES.prefix: Service(self.states, STATES_OPERATIONS),
+            LOGS.prefix: Service(self.logs, LOGS_OPERATIONS),
+        })
+        self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS})
+        self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
+        self.gateway = Gateway(self.apis, aws=self.caller, lambdas=self.lambdas)
+        self.unsupported = _unsupported(stacks, assembly)
+
+    @property
+    def endpoints(self) -> list[ApiEndpoint]:
+        """One row per deployed REST API stage."""
+        return [
+            ApiEndpoint(api.id, api.name, stage)
+            for api in self.apis
+            for stage in api.stages
+        ]
+
+    async def start(self) -> None:
+        """Register the assembly's resources with their services, then recover interrupted work."""
+        for stack in self.assembly.stacks if self.assembly else []:
+            self._register_log_groups(stack)
+            self._register_functions(stack)
+            for machine in stack.of_type("AWS::StepFunctions::StateMachine"):
+                await self.states.deploy_state_machine(_state_machine_request(machine))
+        await self.lambdas.start()
+        await self.states.start()
+        for type_, count in sorted(self.unsupported.items()):
+            log.warning("not served locally: %s (%d in the template)", type_, count)
+
+    async def close(self) -> None:
+        """Stop executions and workers, then flush and close the store."""
+        await self.states.close()
+        await self.lambdas.close()
+        await self.store.barrier()
+        self.store.close()
+
+    def _register_log_groups(self, stack: Stack) -> None:
+        for group in stack.of_type("AWS::Logs::LogGroup"):
+            self.logs.ensure_group(group.physical_id)
+
+    def _register_functions(self, stack: Stack) -> None:
+        for fn in stack.of_type("AWS::Lambda::Function"):
+            config = _function_config(fn, stack, self.data_dir / "inline")
+            if config is not None:
+                self.lambdas.register(config)
+
+
+def _unsupported(stacks: Iterable[Stack], assembly: Assembly | None) -> dict[str, int]:
+    counts: dict[str, int] = dict(assembly.unsupported) if assembly else {}
+    for stack in stacks:
+        for resource in stack.resources.values():
+            if resource.type not in _SERVED and resource.type not in counts:
+                counts[resource.type] = counts.get(resource.type, 0) + 1
+    return counts
+
+
+def _function_config(fn: Resource, stack: Stack, inline_root: Path) -> FunctionConfig | None:
+    """A Lambda function's configuration from its template properties, or None if not runnable."""
+    props = fn.properties
+    runtime = str(props.get("Runtime", ""))
+    if not runtime.startswith("python"):
+        log.warning("function %s: runtime %r is not served locally (Python only)", fn.physical_id, runtime)
+        return None
+    code = props.get("Code") or {}
+    if "ZipFile" in code:
+        code_dir = inline_root / fn.physical_id
+        code_dir.mkdir(parents=True, exist_ok=True)
+        module = str(props.get("Handler", "index.handler")).rsplit(".", 1)[0]
+        (code_dir / f"{module}.py").write_text(str(code["ZipFile"]))
+    else:
+        key = str(code.get("S3Key", ""))
+        asset = stack.assets.get(key.removesuffix(".zip"))
+        if asset is None:
+            log.warning("function %s: code asset %r not found in the assembly", fn.physical_id, key)
+            return None
+        code_dir = asset
+    logging_config = props.get("LoggingConfig") or {}
+    return FunctionConfig(
+        name=fn.physical_id,
+        arn=str(fn.attributes.get("Arn", "")),
+        handler=str(props.get("Handler", "index.handler")),
+        runtime=runtime,
+        code_dir=code_dir,
+        timeout_s=float(props.get("Timeout", 3)),
+        memory_mb=int(props.get("MemorySize", 128)),
+        environment={k: str(v) for k, v in ((props.get("Environment") or {}).get("Variables") or {}).items()},
+        role=str(props.get("Role", "")),
+        log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{fn.physical_id}"),
+    )
+
+
+def _state_machine_request(machine: Resource) -> dict[str, Any]:
+    """CreateStateMachine's request from an ``AWS::StepFunctions::StateMachine``'s properties."""
+    props = machine.properties
+    definition = props.get("DefinitionString")
+    if definition is None:
+        definition = json.dumps(props.get("Definition") or {})
+    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+        definition = definition.replace("${" + key + "}", str(value))
+    request: dict[str, Any] = {
+        "name": str(machine.attributes.get("Name") or machine.physical_id.rsplit(":", 1)[-1]),
+        "definition": definition,
+        "roleArn": str(props.get("RoleArn", "")),
+        "type": str(props.get("StateMachineType", "STANDARD")),
+    }
+    cfn_logging = props.get("LoggingConfiguration")
+    if cfn_logging:
+        request["loggingConfiguration"] = {
+            "level": cfn_logging.get("Level", "OFF"),
+            "includeExecutionData": bool(cfn_logging.get("IncludeExecutionData", False)),
+            "destinations": [
+                {"cloudWatchLogsLogGroup": {"logGroupArn": d["CloudWatchLogsLogGroup"]["LogGroupArn"]}}
+                for d in cfn_logging.get("Destinations") or []
+                if "CloudWatchLogsLogGroup" in d
+            ],
+        }
+    return request

@@ -1,0 +1,193 @@
+"""The one ASGI app: REST API stages, AWS's APIs and ``/_asyncgate/*``, on one port.
+
+Only this module touches ASGI. It turns HTTP requests into calls on the runtime — a
+``GatewayRequest`` for a REST API stage, an ``X-Amz-Target`` call for the JSON-protocol services, the
+Lambda REST routes — and turns their plain results back into responses.
+
+Routing, in order:
+    1. ``Host: {restApiId}.execute-api.localhost[:port]`` -> the gateway (``/{stage}/{path}``);
+    2. ``/_asyncgate/health`` and ``/_asyncgate/apis``;
+    3. ``/restapis/{restApiId}/{stage}/_user_request_/{path}`` -> the gateway;
+    4. ``/2015-03-31/functions...`` -> the Lambda API;
+    5. ``POST /`` with ``X-Amz-Target`` -> Step Functions / CloudWatch Logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from asyncgate.local.api.json_protocol import error_body
+from asyncgate.local.api.lambda_api import routes as lambda_routes
+from asyncgate.local.errors import SerializationException, UnknownOperationException
+from asyncgate.local.gateway.pipeline import GatewayRequest
+from asyncgate.local.runtime import Runtime
+
+__all__ = ["MAX_PAYLOAD", "create_app"]
+
+log = logging.getLogger("asyncgate.server")
+
+#: API Gateway's hard payload limit (10 MB); larger bodies get its own 413 (plain text, not JSON).
+MAX_PAYLOAD = 10 * 1024 * 1024
+_TOO_LARGE = f"HTTP content length exceeded {MAX_PAYLOAD} bytes.".encode()
+
+_EXECUTE_API_HOST = re.compile(r"^([a-z0-9]+)\.execute-api\.localhost(?::\d+)?$", re.IGNORECASE)
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _read_body(receive: Receive) -> bytes:
+    """Read the request body, refusing (without buffering it all) past API Gateway's limit."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            raise _BodyTooLargeError
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+class _GatewayEndpoint:
+    """ASGI endpoint for REST API stages (both URL forms)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    async def serve(
+        self, scope: Scope, receive: Receive, send: Send, api_id: str, stage: str, path: str
+    ) -> None:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        try:
+            body = await _read_body(receive)
+        except _BodyTooLargeError:
+            await _send(send, 413, [(b"content-type", b"text; charset=utf-8")], _TOO_LARGE)
+            return
+        client = scope.get("client")
+        request = GatewayRequest(
+            method=scope["method"],
+            api_id=api_id,
+            stage=stage,
+            path="/" + path.lstrip("/"),
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body,
+            source_ip=client[0] if client else "127.0.0.1",
+        )
+        response = await self.runtime.gateway.handle(request)
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        await _send(send, response.status, raw, response.body)
+
+
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    if not any(k.lower() == b"content-length" for k, _ in headers):
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _UserRequest:
+    """``/restapis/{id}/{stage}/_user_request_/{path}`` as a raw ASGI endpoint (no Request wrapper)."""
+
+    def __init__(self, gateway: _GatewayEndpoint) -> None:
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        params = scope["path_params"]
+        path = params.get("path", "")
+        await self.gateway.serve(scope, receive, send, params["api_id"], params["stage"], path)
+
+
+class _HostRouter:
+    """Sends ``{id}.execute-api.localhost`` requests to the gateway, everything else to ``app``."""
+
+    def __init__(self, app: ASGIApp, gateway: _GatewayEndpoint) -> None:
+        self.app = app
+        self.gateway = gateway
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+            found = _EXECUTE_API_HOST.match(host)
+            if found:
+                stage, _, path = scope["path"].lstrip("/").partition("/")
+                await self.gateway.serve(scope, receive, send, found.group(1), stage, path)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 4566,
+    on_ready: Callable[[], None] | None = None,
+) -> ASGIApp:
+    """The server's ASGI app over a runtime; its lifespan starts and closes the runtime."""
+    gateway = _GatewayEndpoint(runtime)
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def apis(request: Request) -> Response:
+        return JSONResponse([
+            {"restApiId": e.rest_api_id, "name": e.name, "stage": e.stage, "url": e.url(host, port)}
+            for e in runtime.endpoints
+        ])
+
+    user_request = _UserRequest(gateway)
+
+    async def aws_json(request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        prefix = target.partition(".")[0]
+        json_version = "1.0" if prefix == "AWSStepFunctions" else "1.1"
+        content_type = f"application/x-amz-json-{json_version}"
+        if not runtime.protocol.handles(prefix):
+            error = UnknownOperationException(f"Operation {target or '(none)'} is not supported.")
+            return Response(error_body(error), status_code=error.http_status, media_type=content_type)
+        try:
+            body = await _read_body(request.receive)
+        except _BodyTooLargeError:
+            error = SerializationException("Request body is too large.")
+            return Response(error_body(error), status_code=413, media_type=content_type)
+        status, payload = await runtime.protocol.call_target(target, body)
+        return Response(payload, status_code=status, media_type=content_type)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await runtime.start()
+        if on_ready is not None:
+            on_ready()
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    routes: list[Any] = [
+        Route("/_asyncgate/health", health, methods=["GET"]),
+        Route("/_asyncgate/apis", apis, methods=["GET"]),
+        Route("/restapis/{api_id}/{stage}/_user_request_/{path:path}", user_request, methods=_ALL_METHODS),
+        Route("/restapis/{api_id}/{stage}/_user_request_", user_request, methods=_ALL_METHODS),
+        *lambda_routes(runtime.lambdas),
+        Route("/", aws_json, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    return _HostRouter(app, gateway)
