@@ -1,0 +1,87 @@
+"""CloudWatch Logs as the runtime stores it: ordering, paging tokens, filter patterns and AWS's
+errors (shapes from the CloudWatch Logs API reference)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asyncgate.local.errors import (
+    InvalidParameterException,
+    ResourceAlreadyExistsException,
+    ResourceNotFoundException,
+)
+from asyncgate.local.logs import Logs, compile_filter_pattern
+from asyncgate.local.store import Store
+
+
+@pytest.fixture
+def logs(tmp_path: Path) -> Logs:
+    store = Store(tmp_path / "db.sqlite3")
+    yield Logs(store)
+    store.close()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_put_keeps_order_and_creates_group_and_stream(logs: Logs) -> None:
+    logs.put("/g", "s", [(1000 + i, f"m{i}") for i in range(5)])
+    run(logs.store.barrier())
+    forward = run(logs.get_log_events({"logGroupName": "/g", "logStreamName": "s", "startFromHead": True}))
+    assert [e["message"] for e in forward["events"]] == [f"m{i}" for i in range(5)]
+    streams = run(logs.describe_log_streams({"logGroupName": "/g"}))["logStreams"]
+    assert streams[0]["logStreamName"] == "s"
+    assert (streams[0]["firstEventTimestamp"], streams[0]["lastEventTimestamp"]) == (1000, 1004)
+
+
+def test_get_log_events_pages_backward_from_the_end(logs: Logs) -> None:
+    logs.put("/g", "s", [(1000 + i, f"m{i}") for i in range(5)])
+    run(logs.store.barrier())
+    page = run(logs.get_log_events({"logGroupName": "/g", "logStreamName": "s", "limit": 2}))
+    assert [e["message"] for e in page["events"]] == ["m3", "m4"]
+    older = run(logs.get_log_events({"logGroupName": "/g", "logStreamName": "s", "limit": 2,
+                                     "nextToken": page["nextBackwardToken"]}))
+    assert [e["message"] for e in older["events"]] == ["m1", "m2"]
+    newer = run(logs.get_log_events({"logGroupName": "/g", "logStreamName": "s",
+                                     "nextToken": page["nextForwardToken"]}))
+    assert newer["events"] == []
+
+
+def test_filter_log_events_across_streams(logs: Logs) -> None:
+    logs.put("/g", "a", [(1, "ERROR one"), (3, "INFO two")])
+    logs.put("/g", "b", [(2, "ERROR three")])
+    run(logs.store.barrier())
+    found = run(logs.filter_log_events({"logGroupName": "/g", "filterPattern": "ERROR"}))
+    assert [(e["logStreamName"], e["message"]) for e in found["events"]] == [("a", "ERROR one"),
+                                                                             ("b", "ERROR three")]
+
+
+def test_errors_are_aws_errors(logs: Logs) -> None:
+    with pytest.raises(ResourceNotFoundException, match=r"The specified log group does not exist\."):
+        run(logs.describe_log_streams({"logGroupName": "/missing"}))
+    run(logs.create_log_group({"logGroupName": "/x"}))
+    with pytest.raises(ResourceAlreadyExistsException):
+        run(logs.create_log_group({"logGroupName": "/x"}))
+    with pytest.raises(InvalidParameterException):
+        run(logs.describe_log_groups({"limit": 51}))
+
+
+@pytest.mark.parametrize(("pattern", "message", "expected"), [
+    ("", "anything", True),
+    ("ERROR", "an ERROR here", True),
+    ("ERROR", "an error here", False),
+    ('"timed out"', "Task timed out after", True),
+    ("ERROR -retry", "ERROR then retry", False),
+    ("?ERROR ?WARN", "WARN only", True),
+    ("{ $.type = \"ExecutionStarted\" }", '{"type": "ExecutionStarted"}', True),
+    ("{ $.type = \"ExecutionStarted\" }", '{"type": "ExecutionSucceeded"}', False),
+    ("{ $.n > 2 }", '{"n": 3}', True),
+    ("{ $.n > 2 }", "not json", False),
+])
+def test_filter_patterns(pattern: str, message: str, expected: bool) -> None:
+    assert compile_filter_pattern(pattern)(message) is expected

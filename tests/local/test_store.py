@@ -1,0 +1,71 @@
+"""The store's promises: a write returns only once durable, many writers share one commit, one
+failing operation fails alone, and a database that cannot be used is refused at open."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from asyncgate.local.store import Store, StoreError
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "db.sqlite3")
+    s.migrate("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+    yield s
+    s.close()
+
+
+def test_write_is_visible_to_a_new_connection_when_it_returns(store: Store) -> None:
+    asyncio.run(store.write(lambda db: db.execute("INSERT INTO t VALUES ('a', 1)")))
+    other = sqlite3.connect(store.path)
+    assert other.execute("SELECT v FROM t WHERE k = 'a'").fetchone() == (1,)
+
+
+def test_concurrent_writes_are_grouped_into_few_commits(store: Store) -> None:
+    commits: list[int] = []
+    writer = store._writer
+    writer.set_trace_callback(lambda sql: commits.append(1) if sql == "COMMIT" else None)
+
+    async def many() -> None:
+        await asyncio.gather(*(
+            store.write(lambda db, i=i: db.execute("INSERT INTO t VALUES (?, ?)", (f"k{i}", i)))
+            for i in range(500)
+        ))
+
+    asyncio.run(many())
+    assert store.read(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0]) == 500
+    assert len(commits) < 100  # one commit per batch, not per write
+
+
+def test_one_failing_operation_does_not_undo_its_neighbours(store: Store) -> None:
+    async def batch() -> list[object]:
+        return await asyncio.gather(
+            store.write(lambda db: db.execute("INSERT INTO t VALUES ('x', 1)")),
+            store.write(lambda db: db.execute("INSERT INTO t VALUES ('x', 2)")),  # duplicate key
+            store.write(lambda db: db.execute("INSERT INTO t VALUES ('y', 3)")),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(batch())
+    assert isinstance(results[1], sqlite3.IntegrityError)
+    rows = store.read(lambda db: db.execute("SELECT k, v FROM t ORDER BY k").fetchall())
+    assert rows == [("x", 1), ("y", 3)]
+
+
+def test_corrupt_database_is_refused_at_open(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open database"):
+        Store(path)
+
+
+def test_closed_store_refuses_writes(tmp_path: Path) -> None:
+    s = Store(tmp_path / "db.sqlite3")
+    s.close()
+    with pytest.raises(StoreError):
+        s.write_nowait(lambda db: None)
