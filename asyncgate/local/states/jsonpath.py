@@ -351,8 +351,8 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
     pos += 1
     while pos < len(text):
         ch = text[pos]
-        if ch == "\\" and pos + 1 < len(text):
-            out.append(text[pos + 1])
+        if ch == "\\" and text.startswith(quote, pos + 1):  # only the quote itself is escaped:
+            out.append(quote)  # AWS reads $['Test\\""Name"'] as the key Test\""Name" (corpus)
             pos += 2
         elif ch == quote:
             return "".join(out), pos + 1
