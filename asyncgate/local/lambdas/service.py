@@ -1,0 +1,454 @@
+"""The Lambda service: which functions exist, and invoking them on warm worker pools.
+
+Two kinds of functions share one registry:
+
+- **template functions**, registered by the runtime from the cloud assembly with ``register()``; they
+  are rebuilt from the template at every start and never persisted;
+- **API functions**, made with CreateFunction (``create_function``); their config is persisted in the
+  store (table ``lambda_functions``) and their code under ``<data_dir>/lambda/``, and the constructor
+  registers them again, so they survive a restart. A template function of the same name wins.
+
+Each function gets a ``Pool`` of warm worker processes on its first invoke (see ``pool.py``).
+
+Example:
+    >>> import asyncio, tempfile
+    >>> from pathlib import Path
+    >>> class Sink:
+    ...     def put(self, group, stream, events): pass
+    >>> code = Path(tempfile.mkdtemp()); _ = (code / "app.py").write_text(
+    ...     "def handler(event, context):\\n    return {'hi': event['name']}\\n")
+    >>> async def main():
+    ...     service = LambdaService(Sink(), data_dir=Path(tempfile.mkdtemp()))
+    ...     service.register(FunctionConfig("f", function_arn("f"), "app.handler", "python3.12", code))
+    ...     try:
+    ...         return await service.invoke("f", b'{"name": "x"}')
+    ...     finally:
+    ...         await service.close()
+    >>> asyncio.run(main()).payload
+    b'{"hi": "x"}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from asyncgate.local.arns import DEFAULT_REGION, arn
+from asyncgate.local.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+    ValidationException,
+)
+from asyncgate.local.lambdas.code import remove_code, unpack_code
+from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult, configuration
+from asyncgate.local.lambdas.pool import LogSink, Pool
+from asyncgate.local.store import Store
+
+__all__ = ["LambdaService", "function_arn", "parse_function_ref"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lambda_functions (
+    name TEXT PRIMARY KEY,
+    config TEXT NOT NULL
+);
+"""
+
+MAX_SYNC_PAYLOAD = 6_291_456
+MAX_ASYNC_PAYLOAD = 262_144
+INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+_MANDATORY = "Runtime and Handler are mandatory parameters for functions created with deployment packages."
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+_HANDLER = re.compile(r"[^\s]{1,128}")
+#: Environment keys Lambda sets itself and refuses in a function's Environment.
+RESERVED_KEYS = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_LAMBDA_RUNTIME_API",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+#: What a worker gets besides its function's variables: enough to run Python, as Lambda's image has.
+BASE_ENVIRONMENT = {
+    "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+    "LANG": "en_US.UTF-8",
+    "TZ": ":UTC",
+}
+
+
+def function_arn(name: str) -> str:
+    """The local account's ARN for a function name.
+
+    Example:
+        >>> function_arn("f")
+        'arn:aws:lambda:us-east-1:000000000000:function:f'
+    """
+    return arn("lambda", f"function:{name}")
+
+
+def parse_function_ref(ref: str) -> tuple[str, str | None]:
+    """Split a FunctionName parameter into (name, qualifier): a name, ``name:qualifier``, a partial ARN
+    (``123456789012:function:name``) or a full ARN of any account and region.
+
+    Example:
+        >>> parse_function_ref("arn:aws:lambda:us-east-1:111111111111:function:f:$LATEST")
+        ('f', '$LATEST')
+        >>> parse_function_ref("111111111111:function:f"), parse_function_ref("f")
+        (('f', None), ('f', None))
+    """
+    parts = ref.split(":")
+    if parts[0] == "arn":
+        if len(parts) in (7, 8) and parts[2] == "lambda" and parts[5] == "function":
+            return parts[6], parts[7] if len(parts) == 8 else None
+    elif len(parts) in (3, 4) and parts[1] == "function":
+        return parts[2], parts[3] if len(parts) == 4 else None
+    elif len(parts) in (1, 2):
+        return parts[0], parts[1] if len(parts) == 2 else None
+    raise ValidationException(
+        f"1 validation error detected: Value '{ref}' at 'functionName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-"
+        "[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+    )
+
+
+def _last_modified() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}+0000"
+
+
+class LambdaService:
+    """Registered functions and their warm worker pools.
+
+    ``logs`` receives every invocation's log events (``asyncgate.local.logs.Logs``). ``store``, when
+    given, persists API-created functions (the server always gives it). ``endpoint_url``, when given,
+    is set as ``AWS_ENDPOINT_URL`` in workers, so boto3 in a handler calls this server.
+    """
+
+    def __init__(
+        self,
+        logs: LogSink,
+        *,
+        data_dir: Path,
+        store: Store | None = None,
+        endpoint_url: str | None = None,
+        max_workers_per_function: int = 4,
+        region: str = DEFAULT_REGION,
+    ) -> None:
+        self.logs = logs
+        self.data_dir = data_dir
+        self.store = store
+        self.endpoint_url = endpoint_url
+        self.max_workers = max_workers_per_function
+        self.region = region
+        self._functions: dict[str, FunctionConfig] = {}
+        self._persisted: set[str] = set()
+        self._pools: dict[str, Pool] = {}
+        self._background: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        if store is not None:
+            store.migrate(_SCHEMA)
+            rows = store.read(lambda db: db.execute("SELECT name, config FROM lambda_functions").fetchall())
+            for name, text in rows:
+                self._functions[name] = FunctionConfig.from_json(text)
+                self._persisted.add(name)
+
+    # -- registry (contract) -------------------------------------------------------------------------
+    def register(self, config: FunctionConfig) -> None:
+        """Add a function (a template's), replacing one of the same name and ending its warm workers."""
+        self._functions[config.name] = config
+        self._persisted.discard(config.name)
+        self._retire_pool(config.name)
+
+    def get(self, name_or_arn: str) -> FunctionConfig:
+        """The function named by a name, ``name:$LATEST``, or a partial or full ARN (any account).
+
+        Raises ResourceNotFoundException as Lambda does."""
+        name, qualifier = parse_function_ref(name_or_arn)
+        config = self._functions.get(name)
+        if config is None or qualifier not in (None, "$LATEST"):
+            missing = function_arn(name) + (f":{qualifier}" if qualifier else "")
+            raise ResourceNotFoundException(f"Function not found: {missing}")
+        return config
+
+    def unregister(self, name_or_arn: str) -> None:
+        """Remove a function (no error if absent) and end its workers; persisted records stay."""
+        name, _ = parse_function_ref(name_or_arn)
+        self._functions.pop(name, None)
+        self._retire_pool(name)
+
+    def functions(self) -> list[FunctionConfig]:
+        """Every registered function, by name."""
+        return [self._functions[name] for name in sorted(self._functions)]
+
+    def _retire_pool(self, name: str) -> None:
+        pool = self._pools.pop(name, None)
+        if pool is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop, so no worker was ever started
+        self._track(loop.create_task(pool.close()))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- workers --------------------------------------------------------------------------------------
+    def environment(self, config: FunctionConfig, stream: str) -> dict[str, str]:
+        """A worker's whole environment: a minimum to run Python, the function's variables, then Lambda's."""
+        env = dict(BASE_ENVIRONMENT)
+        env.update(config.environment)
+        env.update(
+            {
+                "_HANDLER": config.handler,
+                "LAMBDA_TASK_ROOT": str(config.code_dir),
+                "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
+                "AWS_LAMBDA_FUNCTION_NAME": config.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_mb),
+                "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+                "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+                "AWS_LAMBDA_LOG_GROUP_NAME": config.group,
+                "AWS_LAMBDA_LOG_STREAM_NAME": stream,
+                "AWS_REGION": self.region,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ACCESS_KEY_ID": "test",
+                "AWS_SECRET_ACCESS_KEY": "test",
+                "AWS_SESSION_TOKEN": "test",
+            }
+        )
+        if self.endpoint_url:
+            env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+    def pool(self, name_or_arn: str) -> Pool:
+        """The warm pool of a function (made on first use)."""
+        config = self.get(name_or_arn)
+        pool = self._pools.get(config.name)
+        if pool is None or pool.config is not config:
+            if pool is not None:
+                self._retire_pool(config.name)
+            pool = Pool(
+                config,
+                self.logs,
+                lambda stream: self.environment(config, stream),
+                max_workers=self.max_workers,
+            )
+            self._pools[config.name] = pool
+        return pool
+
+    # -- invoke (contract) ---------------------------------------------------------------------------
+    async def invoke(
+        self, name_or_arn: str, payload: bytes, *, invocation_type: str = "RequestResponse"
+    ) -> InvokeResult:
+        """Invoke a function as Lambda's Invoke does.
+
+        RequestResponse waits and answers 200 with the handler's result or error document; Event
+        answers 202 at once and runs it in the background (errors go to its logs only); DryRun
+        answers 204. Raises ResourceNotFoundException, InvalidRequestContentException,
+        RequestTooLargeException, InvalidParameterValueException.
+        """
+        if self._closed:
+            raise RuntimeError("LambdaService is closed")
+        config = self.get(name_or_arn)
+        if invocation_type not in INVOCATION_TYPES:
+            raise InvalidParameterValueException(
+                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+            )
+        limit = MAX_ASYNC_PAYLOAD if invocation_type == "Event" else MAX_SYNC_PAYLOAD
+        if len(payload) > limit:
+            operation = "InvokeAsync" if invocation_type == "Event" else "InvokeFunction"
+            raise RequestTooLargeException(
+                f"Request must be smaller than {limit} bytes for the {operation} operation"
+            )
+        if not payload.strip():
+            payload = b"{}"
+        else:
+            try:
+                json.loads(payload)
+            except ValueError as exc:
+                raise InvalidRequestContentException(
+                    f"Could not parse request body into json: Could not parse payload into json: {exc}"
+                ) from None
+        request_id = str(uuid.uuid4())
+        if invocation_type == "DryRun":
+            return InvokeResult(204, b"", None, request_id=request_id)
+        pool = self.pool(config.name)
+        invoked = name_or_arn if name_or_arn.startswith("arn:") else config.arn
+        if invocation_type == "Event":
+            task = asyncio.get_running_loop().create_task(
+                pool.invoke(request_id, payload, invoked_arn=invoked)
+            )
+            self._track(task)
+            return InvokeResult(202, b"", None, request_id=request_id)
+        return await pool.invoke(request_id, payload, invoked_arn=invoked)
+
+    # -- API methods ---------------------------------------------------------------------------------
+    async def create_function(self, request: dict[str, Any]) -> dict[str, Any]:
+        """CreateFunction: validate, unpack the code, persist, register; answers FunctionConfiguration."""
+        name = request.get("FunctionName")
+        if not isinstance(name, str) or not name:
+            raise ValidationException(
+                "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: "
+                "Member must not be null"
+            )
+        if name.startswith("arn:") or ":" in name:
+            name, _ = parse_function_ref(name)
+        if not _NAME.fullmatch(name):
+            raise ValidationException(
+                f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
+                "constraint: Member must satisfy regular expression pattern: "
+                "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
+                "([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+            )
+        if name in self._functions:
+            raise ResourceConflictException(f"Function already exist: {name}")
+        runtime = request.get("Runtime")
+        if request.get("PackageType", "Zip") != "Zip":
+            raise InvalidParameterValueException("The local runtime runs Zip packages only, not images.")
+        if not isinstance(runtime, str) or not runtime:
+            raise InvalidParameterValueException(_MANDATORY)
+        if not runtime.startswith("python3."):
+            raise InvalidParameterValueException(
+                f"The runtime parameter of {runtime} is not supported by the local runtime: "
+                "it runs python3.x only."
+            )
+        handler = request.get("Handler")
+        if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
+            raise InvalidParameterValueException(_MANDATORY)
+        timeout = request.get("Timeout", 3)
+        if not isinstance(timeout, int) or not 1 <= timeout <= 900:
+            raise ValidationException(
+                f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
+                "constraint: Member must have value greater than or equal to 1"
+                if isinstance(timeout, int) and timeout < 1
+                else f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
+                "constraint: Member must have value less than or equal to 900"
+            )
+        memory = request.get("MemorySize", 128)
+        if not isinstance(memory, int) or not 128 <= memory <= 10240:
+            raise ValidationException(
+                f"1 validation error detected: Value '{memory}' at 'memorySize' failed to satisfy "
+                "constraint: Member must have value "
+                + (
+                    "greater than or equal to 128"
+                    if isinstance(memory, int) and memory < 128
+                    else "less than or equal to 10240"
+                )
+            )
+        variables = (request.get("Environment") or {}).get("Variables") or {}
+        if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
+            raise InvalidParameterValueException("Environment variables must be strings.")
+        reserved = sorted(k for k in variables if k in RESERVED_KEYS)
+        if reserved:
+            raise InvalidParameterValueException(
+                "Lambda was unable to configure your environment variables because the environment "
+                "variables you have provided contains reserved keys that are currently not supported "
+                f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
+            )
+        code = request.get("Code")
+        if not isinstance(code, dict):
+            raise InvalidParameterValueException("Please provide a source for function code.")
+        unpacked = await asyncio.to_thread(unpack_code, code, name=name, data_dir=self.data_dir)
+        if name in self._functions:  # created meanwhile by a concurrent request
+            raise ResourceConflictException(f"Function already exist: {name}")
+        log_group = ((request.get("LoggingConfig") or {}).get("LogGroup")) or ""
+        config = FunctionConfig(
+            name=name,
+            arn=function_arn(name),
+            handler=handler,
+            runtime=runtime,
+            code_dir=unpacked.code_dir,
+            timeout_s=float(timeout),
+            memory_mb=memory,
+            environment={str(k): v for k, v in variables.items()},
+            role=str(request.get("Role", "")),
+            log_group=log_group,
+            description=str(request.get("Description", "")),
+            code_sha256=unpacked.sha256,
+            code_size=unpacked.size,
+            last_modified=_last_modified(),
+        )
+        self._functions[name] = config
+        self._persisted.add(name)
+        if self.store is not None:
+            text = config.to_json()
+            await self.store.write(
+                lambda db: db.execute(
+                    "INSERT OR REPLACE INTO lambda_functions (name, config) VALUES (?, ?)", (name, text)
+                )
+            )
+        return configuration(config)
+
+    async def get_function(self, request: dict[str, Any]) -> dict[str, Any]:
+        """GetFunction: ``{"Configuration", "Code"}``."""
+        config = self.get(str(request.get("FunctionName", "")))
+        return {
+            "Configuration": configuration(config),
+            "Code": {"RepositoryType": "S3", "Location": config.code_dir.as_uri()},
+            "Tags": {},
+        }
+
+    async def get_function_configuration(self, request: dict[str, Any]) -> dict[str, Any]:
+        """GetFunctionConfiguration."""
+        return configuration(self.get(str(request.get("FunctionName", ""))))
+
+    async def list_functions(self, request: dict[str, Any]) -> dict[str, Any]:
+        """ListFunctions, paged by ``Marker`` (the last name of the previous page) and ``MaxItems``."""
+        max_items = request.get("MaxItems") or 50
+        marker = request.get("Marker") or ""
+        names = [n for n in sorted(self._functions) if n > marker]
+        page = names[: int(max_items)]
+        answer: dict[str, Any] = {"Functions": [configuration(self._functions[n]) for n in page]}
+        if len(names) > len(page):
+            answer["NextMarker"] = page[-1]
+        return answer
+
+    async def delete_function(self, request: dict[str, Any]) -> dict[str, Any]:
+        """DeleteFunction: ends the workers, forgets the record, and removes unpacked code."""
+        config = self.get(str(request.get("FunctionName", "")))
+        self.unregister(config.name)
+        if config.name in self._persisted:
+            self._persisted.discard(config.name)
+            if self.store is not None:
+                await self.store.write(
+                    lambda db: db.execute("DELETE FROM lambda_functions WHERE name = ?", (config.name,))
+                )
+            await asyncio.to_thread(remove_code, config.code_dir, self.data_dir)
+        return {}
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+    async def close(self) -> None:
+        """Stop every worker and background invocation."""
+        self._closed = True
+        pools = list(self._pools.values())
+        self._pools.clear()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
+        await asyncio.gather(*list(self._background), return_exceptions=True)
