@@ -1,0 +1,102 @@
+"""The one place the service meets the engine: build it once per revision, run it, map its outcome.
+
+Why a port: the engine (``engine.py``, ``tasks.py``) is written in parallel with the service; its
+exact names are confined here so the service depends on a single function,
+``EnginePort.run(execution, input_value, recorder) -> Outcome``.
+
+Engine contract (``docs/contracts.md``): ``Engine(definition, tasks=TaskInvoker, clock=Clock)``;
+``await engine.run(input, ctx, recorder)`` returns ``Succeeded(output) | Failed(error, cause) |
+TimedOut | Aborted``; the engine records every event between ``ExecutionStarted`` and the terminal
+event, the service records those two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from typing import Any
+
+from .clock import Clock, iso_millis
+from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
+from .machines import MachineRegistry, Revision
+from .recorder import Recorder
+
+__all__ = ["EnginePort"]
+
+log = logging.getLogger("asyncgate.states")
+
+
+class EnginePort:
+    """Runs executions on the engine; engines are built once per revision and reused."""
+
+    def __init__(self, registry: MachineRegistry, tasks: Any, clock: Clock) -> None:
+        self._registry = registry
+        self._tasks = tasks
+        self._clock = clock
+        self._engines: dict[str, Any] = {}
+        #: wall seconds per clock second (a ScaledClock runs faster)
+        self._scale = float(getattr(clock, "scale", 1.0))
+
+    def engine(self, revision: Revision) -> Any:
+        """The engine for a revision (its definition parsed once, by the registry)."""
+        engine = self._engines.get(revision.revision_id)
+        if engine is None:
+            from .engine import Engine
+
+            definition = self._registry.compiled(revision)
+            engine = Engine(definition, tasks=self._tasks, clock=self._clock)
+            self._engines[revision.revision_id] = engine
+        return engine
+
+    def context(self, execution: Execution) -> Any:
+        """The engine's ExecutionContext: the context object's Execution and StateMachine parts."""
+        from . import engine as eng
+
+        values = {
+            "execution_arn": execution.arn,
+            "execution_id": execution.arn,
+            "execution_name": execution.name,
+            "name": execution.name,
+            "start_time": iso_millis(execution.start_date),
+            "start_date": execution.start_date,
+            "role_arn": execution.revision.role_arn,
+            "state_machine_arn": execution.machine.arn,
+            "state_machine_id": execution.machine.arn,
+            "state_machine_name": execution.machine.name,
+            "input": execution.input,
+            "redrive_count": 0,
+        }
+        ctx_type = eng.ExecutionContext
+        if dataclasses.is_dataclass(ctx_type):
+            names = {f.name for f in dataclasses.fields(ctx_type) if f.init}
+            return ctx_type(**{k: v for k, v in values.items() if k in names})
+        return ctx_type(**values)
+
+    async def run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
+        """Run to the end and map the engine's outcome; the Express five-minute limit applies here."""
+        from . import engine as eng
+
+        engine = self.engine(execution.revision)
+        limit = None
+        if execution.kind is not ExecutionKind.STANDARD:
+            limit = EXPRESS_MAX_SECONDS / self._scale
+        try:
+            async with asyncio.timeout(limit):
+                result = await engine.run(value, self.context(execution), recorder)
+        except TimeoutError:
+            return Outcome(ExecutionStatus.TIMED_OUT, error="States.Timeout",
+                           cause="The execution exceeded the five-minute limit of Express workflows.")
+        return _outcome(result, eng)
+
+
+def _outcome(result: Any, eng: Any) -> Outcome:
+    if isinstance(result, eng.Succeeded):
+        return Outcome(ExecutionStatus.SUCCEEDED, output=dumps(result.output))
+    if isinstance(result, eng.Failed):
+        return Outcome(ExecutionStatus.FAILED, error=result.error, cause=result.cause)
+    if isinstance(result, eng.TimedOut):
+        return Outcome(ExecutionStatus.TIMED_OUT, error=getattr(result, "error", "States.Timeout"),
+                       cause=getattr(result, "cause", None))
+    return Outcome(ExecutionStatus.ABORTED, error=getattr(result, "error", None),
+                   cause=getattr(result, "cause", None))

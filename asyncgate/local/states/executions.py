@@ -1,0 +1,304 @@
+"""Executions: starting, running, stopping and describing them, Standard and Express.
+
+Why three paths: the three ways AWS runs a workflow promise different things, and the local
+runtime keeps each promise at the lowest cost.
+
+- **Standard** (StartExecution on a STANDARD machine): exactly-once, history queryable for 90 days.
+  The execution row and its ``ExecutionStarted`` event are committed before the call returns; every
+  later event is queued to the same group commit (``write_nowait``, in order), and the terminal event
+  and status are committed (awaited) before the execution counts as ended. Events are keyed by
+  ``(execution_arn, id)`` so a future resume-after-restart can append to them.
+- **Express async** (StartExecution on an EXPRESS machine): at-least-once, no history in the service.
+  A row in ``sfn_pending_starts`` is committed before the call returns — this is the durable hand-off
+  the gateway's ``200`` stands for; many concurrent starts share one fsync. The row is deleted when
+  the execution ends; ``recovery.py`` re-runs the rows a crash left behind.
+- **Express sync** (StartSyncExecution): at-most-once; runs inline, nothing persisted.
+
+History events go through a ``Recorder`` to the execution's sinks: the store (Standard) and the
+vended logs (any type, when the machine logs).
+
+Tables:
+    ``sfn_executions``      one row per Standard execution
+    ``sfn_history``         (execution_arn, id) -> event, Standard only
+    ``sfn_pending_starts``  accepted Express async starts not yet finished
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ..store import Store
+from .machines import Revision, StateMachine
+from .recorder import HistoryEvent, Recorder, Sink
+from .vended_logs import VendedLogs
+
+__all__ = [
+    "EXPRESS_MAX_SECONDS",
+    "SCHEMA",
+    "Execution",
+    "ExecutionKind",
+    "ExecutionStatus",
+    "Outcome",
+    "Runner",
+    "dumps",
+    "terminal_event",
+]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sfn_executions (
+    arn TEXT PRIMARY KEY,
+    machine_arn TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_date REAL NOT NULL,
+    stop_date REAL
+);
+CREATE INDEX IF NOT EXISTS sfn_executions_by_machine ON sfn_executions (machine_arn, start_date);
+CREATE TABLE IF NOT EXISTS sfn_history (
+    execution_arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    previous_id INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    type TEXT NOT NULL,
+    details TEXT,
+    PRIMARY KEY (execution_arn, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sfn_pending_starts (
+    arn TEXT PRIMARY KEY,
+    machine_arn TEXT NOT NULL,
+    revision_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT NOT NULL,
+    start_date REAL NOT NULL
+);
+"""
+
+#: An Express execution runs for at most five minutes, then times out (States.Timeout).
+EXPRESS_MAX_SECONDS = 300.0
+
+
+class ExecutionStatus(StrEnum):
+    """``status`` of an execution."""
+
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    TIMED_OUT = "TIMED_OUT"
+    ABORTED = "ABORTED"
+
+
+class ExecutionKind(StrEnum):
+    """How an execution was started, which decides what is persisted."""
+
+    STANDARD = "STANDARD"
+    EXPRESS = "EXPRESS"
+    SYNC = "SYNC"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How an execution ended: the terminal status with its output or error and cause."""
+
+    status: ExecutionStatus
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+
+
+#: Runs the engine for one execution: (execution, parsed input, recorder) -> outcome.
+Runner = Callable[["Execution", Any, Recorder], Awaitable[Outcome]]
+
+
+def dumps(value: Any) -> str:
+    """JSON as Step Functions writes outputs: compact, non-ASCII kept."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(slots=True, eq=False)
+class Execution:
+    """One execution, live while it runs (its row, if any, follows it)."""
+
+    arn: str
+    name: str
+    machine: StateMachine
+    revision: Revision
+    kind: ExecutionKind
+    input: str
+    start_date: float
+    status: ExecutionStatus = ExecutionStatus.RUNNING
+    output: str | None = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: float | None = None
+    #: set by StopExecution before it cancels the task: (error, cause)
+    stop_request: tuple[str | None, str | None] | None = None
+    task: asyncio.Task[Outcome] | None = field(default=None, repr=False)
+
+    def finish(self, outcome: Outcome, stop_date: float) -> None:
+        """Take the terminal outcome."""
+        self.status = outcome.status
+        self.output = outcome.output
+        self.error = outcome.error
+        self.cause = outcome.cause
+        self.stop_date = stop_date
+
+    def describe(self, *, include_data: bool = True) -> dict[str, Any]:
+        """DescribeExecution's answer."""
+        out: dict[str, Any] = {
+            "executionArn": self.arn,
+            "stateMachineArn": self.machine.arn,
+            "name": self.name,
+            "status": self.status.value,
+            "startDate": self.start_date,
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date
+        if include_data:
+            out["input"] = self.input
+        out["inputDetails"] = {"included": include_data}
+        if self.status is ExecutionStatus.SUCCEEDED:
+            if include_data:
+                out["output"] = self.output
+            out["outputDetails"] = {"included": include_data}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        if self.kind is ExecutionKind.STANDARD:
+            out["redriveCount"] = 0
+            redrivable = self.status in (ExecutionStatus.FAILED, ExecutionStatus.TIMED_OUT,
+                                         ExecutionStatus.ABORTED)
+            out["redriveStatus"] = "REDRIVABLE" if redrivable else "NOT_REDRIVABLE"
+        return out
+
+    def list_item(self) -> dict[str, Any]:
+        """One entry of ListExecutions."""
+        out: dict[str, Any] = {
+            "executionArn": self.arn,
+            "stateMachineArn": self.machine.arn,
+            "name": self.name,
+            "status": self.status.value,
+            "startDate": self.start_date,
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date
+        return out
+
+    def started_event(self) -> tuple[str, dict[str, Any]]:
+        """The ``ExecutionStarted`` event this execution begins with."""
+        return "ExecutionStarted", {
+            "input": self.input,
+            "inputDetails": {"truncated": False},
+            "roleArn": self.revision.role_arn,
+        }
+
+
+def terminal_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:
+    """The execution's last event for an outcome (Succeeded, Failed, TimedOut, Aborted)."""
+    if outcome.status is ExecutionStatus.SUCCEEDED:
+        return "ExecutionSucceeded", {"output": outcome.output, "outputDetails": {"truncated": False}}
+    details = {k: v for k, v in (("error", outcome.error), ("cause", outcome.cause)) if v is not None}
+    kind = {
+        ExecutionStatus.FAILED: "ExecutionFailed",
+        ExecutionStatus.TIMED_OUT: "ExecutionTimedOut",
+        ExecutionStatus.ABORTED: "ExecutionAborted",
+    }[outcome.status]
+    return kind, details
+
+
+# -- store operations (run on the store's writer thread) ------------------------------------------
+def history_row(arn: str, event: HistoryEvent) -> tuple[Any, ...]:
+    """An event as a ``sfn_history`` row."""
+    details = None if event.details is None else json.dumps(event.details, ensure_ascii=False)
+    return (arn, event.id, event.previous_event_id, event.timestamp, event.type, details)
+
+
+def insert_event(arn: str, event: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
+    """A write op appending one event to a Standard execution's history."""
+    row = history_row(arn, event)
+    return lambda db: db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row) and None
+
+
+def insert_standard(
+    execution: Execution, started: HistoryEvent
+) -> Callable[[sqlite3.Connection], str | None]:
+    """The write op for a Standard start: the row and its first event, unless the name is taken.
+
+    Runs on the writer thread, so the check-then-insert is atomic against concurrent starts. Returns
+    None when inserted, else the existing row's ``status`` and whether its input matches
+    (``"RUNNING:same"``) for the caller to decide idempotency.
+    """
+    e = execution
+
+    def op(db: sqlite3.Connection) -> str | None:
+        row = db.execute("SELECT status, input FROM sfn_executions WHERE arn=?", (e.arn,)).fetchone()
+        if row is not None:
+            return f"{row[0]}:{'same' if row[1] == e.input else 'other'}"
+        db.execute(
+            "INSERT INTO sfn_executions (arn, machine_arn, revision_id, name, status, input, start_date)"
+            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)",
+            (e.arn, e.machine.arn, e.revision.revision_id, e.name, e.input, e.start_date),
+        )
+        db.execute("INSERT INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", history_row(e.arn, started))
+        return None
+
+    return op
+
+
+def finish_standard(execution: Execution, last: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
+    """The write op that ends a Standard execution: its terminal event and its row's status."""
+    e = execution
+    row = history_row(e.arn, last)
+
+    def op(db: sqlite3.Connection) -> None:
+        db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row)
+        db.execute(
+            "UPDATE sfn_executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?",
+            (e.status.value, e.output, e.error, e.cause, e.stop_date, e.arn),
+        )
+
+    return op
+
+
+def insert_pending(execution: Execution) -> Callable[[sqlite3.Connection], None]:
+    """The write op recording an accepted Express async start (the durable hand-off)."""
+    e = execution
+    row = (e.arn, e.machine.arn, e.revision.revision_id, e.name, e.input, e.start_date)
+    return lambda db: db.execute("INSERT INTO sfn_pending_starts VALUES (?, ?, ?, ?, ?, ?)", row) and None
+
+
+def delete_pending(arn: str) -> Callable[[sqlite3.Connection], None]:
+    """The write op forgetting an Express start once it has ended."""
+    return lambda db: db.execute("DELETE FROM sfn_pending_starts WHERE arn=?", (arn,)) and None
+
+
+def sinks_for(execution: Execution, store: Store, vended: VendedLogs) -> list[Sink]:
+    """Where an execution's events go: the store (Standard) and the vended logs (if configured)."""
+    sinks: list[Sink] = []
+    if execution.kind is ExecutionKind.STANDARD:
+        arn = execution.arn
+        sinks.append(lambda event: store.write_nowait(insert_event(arn, event)))
+    session = vended.session(execution.revision.logging, execution.machine.name, execution.arn)
+    if session is not None:
+        sinks.append(session.add)
+    return sinks
+
+
+def row_to_execution(row: tuple[Any, ...], machine: StateMachine, revision: Revision) -> Execution:
+    """A finished (or interrupted) Standard execution from its ``sfn_executions`` row."""
+    arn, _machine_arn, _rev, name, status, input_, output, error, cause, start, stop = row
+    return Execution(
+        arn, name, machine, revision, ExecutionKind.STANDARD, input_, start,
+        ExecutionStatus(status), output, error, cause, stop,
+    )

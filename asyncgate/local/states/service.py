@@ -1,0 +1,367 @@
+"""The Step Functions API: state machines and executions, as AWS answers them.
+
+``StatesService`` takes and returns AWS's JSON shapes (camelCase, epoch-second floats) and raises the
+errors of ``asyncgate.local.errors``; ``api/json_protocol.py`` and the gateway's AWS integrations
+call its methods. The work is split by concern:
+
+- ``machines.py``     state machines, revisions, compiled definitions (``sfn_machines``, ``sfn_revisions``)
+- ``executions.py``   execution records and the store operations of the three start paths
+- ``engine_port.py``  the engine, built once per revision
+- ``vended_logs.py``  history events to CloudWatch Logs
+- ``recovery.py``     what ``start()`` does with work a crash left behind
+- ``queries.py``      DescribeExecution, ListExecutions, GetExecutionHistory over the store
+
+Internals of StartExecution on an EXPRESS machine (the gateway's hot path):
+    1. look the machine up in memory, validate name and input (one ``json.loads``);
+    2. ``await store.write(insert pending row)`` — shares one fsync with every concurrent start;
+    3. spawn the execution as a task and answer ``{executionArn, startDate}``.
+
+Example:
+    >>> import asyncio, pathlib, tempfile
+    >>> from asyncgate.local.store import Store
+    >>> from asyncgate.local.logs import Logs
+    >>> store = Store(pathlib.Path(tempfile.mkdtemp()) / "db")
+    >>> svc = StatesService(store, Logs(store), None)
+    >>> asyncio.run(svc.list_state_machines({}))
+    {'stateMachines': []}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import uuid
+from typing import Any
+
+from ..arns import arn as make_arn
+from ..errors import (
+    AwsError,
+    ExecutionAlreadyExists,
+    InvalidDefinition,
+    InvalidToken,
+    StateMachineTypeNotSupported,
+)
+from ..store import Store
+from .clock import Clock, SystemClock
+from .engine_port import EnginePort
+from .executions import (
+    SCHEMA,
+    Execution,
+    ExecutionKind,
+    ExecutionStatus,
+    Outcome,
+    Runner,
+    delete_pending,
+    finish_standard,
+    insert_event,
+    insert_pending,
+    insert_standard,
+    terminal_event,
+)
+from .machines import MachineRegistry, StateMachine
+from .queries import Queries
+from .recorder import HistoryEvent, Recorder, Sink
+from .recovery import recover
+from .tags import Tags
+from .validation import decode_token, encode_token, page_size, require, validate_input, validate_name
+from .vended_logs import VendedLogs
+
+__all__ = ["StatesService"]
+
+log = logging.getLogger("asyncgate.states")
+
+_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+
+
+class StatesService:
+    """Step Functions: ``StatesService(store, logs, lambdas, *, clock=SystemClock())``.
+
+    ``lambdas`` is the LambdaService the engine's Lambda tasks call (or None); ``tasks`` overrides
+    the engine's TaskInvoker and ``runner`` the engine itself (tests).
+    """
+
+    def __init__(self, store: Store, logs: Any, lambdas: Any, *, clock: Clock | None = None,
+                 tasks: Any = None, runner: Runner | None = None) -> None:
+        self._store = store
+        self._clock: Clock = clock or SystemClock()
+        self._now = self._clock.time
+        store.migrate(SCHEMA)
+        self._machines = MachineRegistry(store, self._now)
+        self._vended = VendedLogs(logs.put) if logs is not None else VendedLogs(lambda *a: None)
+        self._lambdas = lambdas
+        self._tasks = tasks
+        self._runner: Runner | None = runner
+        self._queries = Queries(store, self._machines)
+        self._tags = Tags(store)
+        self._running: dict[str, Execution] = {}
+        self._closing = False
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Recover what a crash left: re-run pending Express starts, close interrupted Standard ones."""
+        await recover(self._store, self._machines, self._now, self._respawn)
+
+    async def close(self) -> None:
+        """Cancel running executions without ending them (recovery owns them), flush vended logs."""
+        self._closing = True
+        tasks = [e.task for e in list(self._running.values()) if e.task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self._vended.flush()
+
+    def flush_logs(self) -> None:
+        """Hand buffered vended-log events to the logs service now (tests, shutdown)."""
+        self._vended.flush()
+
+    # -- state machines -----------------------------------------------------------------------------
+    async def create_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
+        machine = await self._machines.create(request)
+        if request.get("tags"):
+            await self._tags.tag(machine.arn, request["tags"])
+        return {"stateMachineArn": machine.arn, "creationDate": machine.creation_date}
+
+    async def deploy_state_machine(self, request: dict[str, Any]) -> str:
+        """Create, or update to this configuration, a machine from the template (every start-up)."""
+        return (await self._machines.deploy(request)).arn
+
+    async def describe_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self._machines.get(request.get("stateMachineArn")).describe()
+
+    async def update_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
+        machine = await self._machines.update(request)
+        return {"updateDate": machine.update_date, "revisionId": machine.revision.revision_id}
+
+    async def delete_state_machine(self, request: dict[str, Any]) -> dict[str, Any]:
+        await self._machines.delete(request.get("stateMachineArn"))
+        return {}
+
+    async def list_state_machines(self, request: dict[str, Any]) -> dict[str, Any]:
+        size = page_size(request)
+        offset = decode_token(request.get("nextToken"), "machines")
+        machines = sorted(self._machines.machines.values(), key=lambda m: m.name)
+        out: dict[str, Any] = {"stateMachines": [m.list_item() for m in machines[offset:offset + size]]}
+        if offset + size < len(machines):
+            out["nextToken"] = encode_token(offset + size, "machines")
+        return out
+
+    async def validate_state_machine_definition(self, request: dict[str, Any]) -> dict[str, Any]:
+        from .machines import _parse_definition
+
+        try:
+            _parse_definition(require(request, "definition"))
+        except InvalidDefinition as exc:
+            return {"result": "FAIL", "diagnostics": _diagnostics(exc.message), "truncated": False}
+        return {"result": "OK", "diagnostics": [], "truncated": False}
+
+    # -- tags ---------------------------------------------------------------------------------------
+    async def tag_resource(self, request: dict[str, Any]) -> dict[str, Any]:
+        arn = self._tagged(request)
+        await self._tags.tag(arn, require(request, "tags"))
+        return {}
+
+    async def untag_resource(self, request: dict[str, Any]) -> dict[str, Any]:
+        arn = self._tagged(request)
+        await self._tags.untag(arn, require(request, "tagKeys"))
+        return {}
+
+    async def list_tags_for_resource(self, request: dict[str, Any]) -> dict[str, Any]:
+        return {"tags": self._tags.list(self._tagged(request))}
+
+    def _tagged(self, request: dict[str, Any]) -> str:
+        return self._tags.require(require(request, "resourceArn"), self._machines.machines)
+
+    # -- executions ---------------------------------------------------------------------------------
+    async def start_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        machine = self._machines.get(request.get("stateMachineArn"))
+        name, text, value = self._start_args(request)
+        now = self._now()
+        if machine.express:
+            execution = self._execution(machine, ExecutionKind.EXPRESS, name, text, now)
+            await self._store.write(insert_pending(execution))
+            self._spawn(execution, value)
+        else:
+            execution = self._execution(machine, ExecutionKind.STANDARD, name, text, now)
+            started = HistoryEvent(1, 0, now, *execution.started_event())
+            clash = await self._store.write(insert_standard(execution, started))
+            if clash is not None:
+                existing = self._running.get(execution.arn)
+                if clash == "RUNNING:same" and existing is not None:
+                    return {"executionArn": existing.arn, "startDate": existing.start_date}
+                raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.arn}'")
+            self._spawn(execution, value, started)
+        return {"executionArn": execution.arn, "startDate": execution.start_date}
+
+    async def start_sync_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        machine = self._machines.get(request.get("stateMachineArn"))
+        if not machine.express:
+            raise StateMachineTypeNotSupported(_NOT_SUPPORTED)
+        name, text, value = self._start_args(request)
+        execution = self._execution(machine, ExecutionKind.SYNC, name, text, self._now())
+        recorder, session = self._recorder(execution, last_id=1)
+        if session is not None:
+            session(HistoryEvent(1, 0, execution.start_date, *execution.started_event()))
+        await self._execute(execution, value, recorder)
+        include = request.get("includedData") != "METADATA_ONLY"
+        out = execution.describe(include_data=include)
+        assert execution.stop_date is not None
+        billed_ms = max(100, math.ceil((execution.stop_date - execution.start_date) * 10) * 100)
+        out["billingDetails"] = {"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": billed_ms}
+        return out
+
+    async def describe_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        execution = self._find(request.get("executionArn"))
+        return execution.describe(include_data=request.get("includedData") != "METADATA_ONLY")
+
+    async def describe_state_machine_for_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        execution = self._find(request.get("executionArn"))
+        rev = execution.revision
+        return {
+            "stateMachineArn": execution.machine.arn,
+            "name": execution.machine.name,
+            "definition": rev.definition,
+            "roleArn": rev.role_arn,
+            "updateDate": rev.created,
+            "loggingConfiguration": rev.logging.to_api(),
+            "tracingConfiguration": {"enabled": execution.machine.tracing},
+            "revisionId": rev.revision_id,
+        }
+
+    async def stop_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        execution = self._find(request.get("executionArn"))
+        task = execution.task
+        if execution.status is ExecutionStatus.RUNNING and task is not None and not task.done():
+            execution.stop_request = (request.get("error"), request.get("cause"))
+            task.cancel()
+            await asyncio.wait({task}, timeout=10)
+        return {"stopDate": execution.stop_date if execution.stop_date is not None else self._now()}
+
+    async def list_executions(self, request: dict[str, Any]) -> dict[str, Any]:
+        machine = self._machines.get(request.get("stateMachineArn"))
+        if machine.express:
+            raise StateMachineTypeNotSupported(_NOT_SUPPORTED)
+        return self._queries.list_executions(machine, request)
+
+    async def get_execution_history(self, request: dict[str, Any]) -> dict[str, Any]:
+        execution = self._find(request.get("executionArn"))
+        if execution.status is ExecutionStatus.RUNNING:
+            await self._store.barrier()  # events are queued in order; make them all visible
+        return self._queries.history(execution.arn, request)
+
+    # -- callbacks (task tokens are not issued by this engine yet) -----------------------------------
+    async def send_task_success(self, request: dict[str, Any]) -> dict[str, Any]:
+        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+
+    async def send_task_failure(self, request: dict[str, Any]) -> dict[str, Any]:
+        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+
+    async def send_task_heartbeat(self, request: dict[str, Any]) -> dict[str, Any]:
+        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+
+    # -- internals ----------------------------------------------------------------------------------
+    @staticmethod
+    def _start_args(request: dict[str, Any]) -> tuple[str, str, Any]:
+        name = request.get("name")
+        name = str(uuid.uuid4()) if name is None else validate_name(name)
+        text, value = validate_input(request.get("input"))
+        return name, text, value
+
+    def _execution(self, machine: StateMachine, kind: ExecutionKind, name: str, text: str,
+                   now: float) -> Execution:
+        if kind is ExecutionKind.STANDARD:
+            arn = make_arn("states", f"execution:{machine.name}:{name}")
+        else:
+            arn = make_arn("states", f"express:{machine.name}:{name}:{uuid.uuid4()}")
+        return Execution(arn, name, machine, machine.revision, kind, text, now)
+
+    def _find(self, arn: Any) -> Execution:
+        """A Standard execution, running or from the store; Express ARNs are not valid here."""
+        execution = self._running.get(arn) if isinstance(arn, str) else None
+        if execution is not None and execution.kind is ExecutionKind.STANDARD:
+            return execution
+        return self._queries.load(arn)
+
+    def _recorder(self, execution: Execution, *, last_id: int = 0) -> tuple[Recorder, Sink | None]:
+        sinks: list[Sink] = []
+        if execution.kind is ExecutionKind.STANDARD:
+            arn, store = execution.arn, self._store
+            sinks.append(lambda event: store.write_nowait(insert_event(arn, event)))
+        session = self._vended.session(execution.revision.logging, execution.machine.name, execution.arn)
+        log_sink = session.add if session is not None else None
+        if log_sink is not None:
+            sinks.append(log_sink)
+        return Recorder(self._now, sinks, last_id=last_id), log_sink
+
+    def _spawn(self, execution: Execution, value: Any, started: HistoryEvent | None = None) -> None:
+        """Run an accepted execution in the background (its start is already durable).
+
+        ``started`` is the ExecutionStarted event when the caller already persisted it (Standard).
+        """
+        if started is None:
+            started = HistoryEvent(1, 0, execution.start_date, *execution.started_event())
+        recorder, log_sink = self._recorder(execution, last_id=started.id)
+        if log_sink is not None:
+            log_sink(started)
+        self._running[execution.arn] = execution
+        execution.task = asyncio.get_running_loop().create_task(
+            self._execute(execution, value, recorder), name=f"sfn:{execution.name}"
+        )
+        execution.task.add_done_callback(lambda _t: self._running.pop(execution.arn, None))
+
+    def _respawn(self, execution: Execution, value: Any) -> None:
+        self._spawn(execution, value)
+
+    async def _execute(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
+        """Run the engine and record the end; a shutdown leaves the execution to recovery."""
+        try:
+            outcome = await self._run(execution, value, recorder)
+        except asyncio.CancelledError:
+            if execution.stop_request is None or self._closing:
+                raise
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            error, cause = execution.stop_request
+            outcome = Outcome(ExecutionStatus.ABORTED, error=error, cause=cause)
+        except AwsError:
+            raise
+        except Exception as exc:  # an engine bug must not lose the execution silently
+            log.exception("execution %s: engine failure", execution.arn)
+            outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
+        execution.finish(outcome, self._now())
+        last = recorder.append(*terminal_event(outcome))
+        if execution.kind is ExecutionKind.STANDARD:
+            await self._store.write(finish_standard(execution, last))
+        elif execution.kind is ExecutionKind.EXPRESS:
+            self._store.write_nowait(delete_pending(execution.arn))
+        return outcome
+
+    async def _run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
+        if self._runner is None:
+            self._runner = EnginePort(self._machines, self._task_invoker(), self._clock).run
+        return await self._runner(execution, value, recorder)
+
+    def _task_invoker(self) -> Any:
+        if self._tasks is None:
+            from .tasks import LambdaTasks
+
+            self._tasks = LambdaTasks(self._lambdas)
+        return self._tasks
+
+
+def _diagnostics(message: str) -> list[dict[str, Any]]:
+    """ValidateStateMachineDefinition's diagnostics from an InvalidDefinition message."""
+    body = message.split(": '", 1)[1].rstrip("'") if ": '" in message else message
+    found = re.findall(r"([A-Z][A-Z_]+): (.*?)(?: at (/[^,]*))?(?:, (?=[A-Z][A-Z_]+: )|$)", body)
+    if not found:
+        return [{"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": body}]
+    out = []
+    for code, text, location in found:
+        item = {"severity": "ERROR", "code": code, "message": text}
+        if location:
+            item["location"] = location
+        out.append(item)
+    return out

@@ -1,0 +1,169 @@
+"""History events vended to CloudWatch Logs, in the shape Step Functions writes them.
+
+Why: an Express workflow's only history is its log group (AWS keeps none in the service), and the
+seed's machine logs ``LogLevel.ALL`` with execution data to ``/aws/vendedlogs/states/sample``. Each
+event becomes one log event whose message is a JSON document::
+
+    {"id": "1", "type": "ExecutionStarted",
+     "details": {"input": "{}", "inputDetails": {"truncated": false}, "roleArn": "arn:..."},
+     "previous_event_id": "0", "event_timestamp": "1700000000000",
+     "execution_arn": "arn:aws:states:...:express:machine:name:uuid"}
+
+ids and the timestamp are strings (epoch milliseconds), as AWS writes them. Without
+``includeExecutionData`` the ``input``/``output`` members (and their ``*Details``) are left out.
+``ERROR`` logs only failure events, ``FATAL`` only the execution's own failure events
+(Step Functions' "Log levels" page).
+
+Streams are named as AWS names them, ``states/<machine>/<yyyy-mm-dd-hh-mm>/<8 hex>``: one per
+machine per minute per server run.
+
+Writes never block an execution: events are buffered and handed to ``Logs.put`` (itself a
+fire-and-forget group-commit write) in batches, at the latest ``flush_delay`` seconds later, and at
+once when an execution ends.
+
+Example:
+    >>> from asyncgate.local.states.recorder import HistoryEvent
+    >>> e = HistoryEvent(1, 0, 1_700_000_000.0, "ExecutionStarted", {"input": "{}", "roleArn": "r"})
+    >>> log_message(e, "arn:x", include_data=False)
+    '{"id":"1","type":"ExecutionStarted","details":{"roleArn":"r"},"previous_event_id":"0","event_timestamp":"1700000000000","execution_arn":"arn:x"}'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .machines import LoggingConfig, LogLevel
+from .recorder import HistoryEvent, strip_data
+
+__all__ = ["LogSession", "VendedLogs", "log_message", "wants"]
+
+#: Step Functions' ERROR level: failure events of executions, states, tasks, Lambdas, Map and Parallel.
+_ERROR_TYPES = frozenset({
+    "ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut", "FailStateEntered",
+    "LambdaFunctionFailed", "LambdaFunctionScheduleFailed", "LambdaFunctionStartFailed",
+    "LambdaFunctionTimedOut", "MapStateAborted", "MapStateFailed", "MapIterationAborted",
+    "MapIterationFailed", "MapRunAborted", "MapRunFailed", "ParallelStateAborted",
+    "ParallelStateFailed", "TaskFailed", "TaskStartFailed", "TaskStateAborted", "TaskSubmitFailed",
+    "TaskTimedOut", "WaitStateAborted", "EvaluationFailed", "ActivityFailed",
+    "ActivityScheduleFailed", "ActivityTimedOut",
+})
+_FATAL_TYPES = frozenset({"ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut"})
+_TERMINAL = _FATAL_TYPES | {"ExecutionSucceeded"}
+#: CloudWatch Logs truncates an escaped input/output above 248 KB (Step Functions logging guide).
+_TRUNCATE_AT = 248 * 1024
+
+
+def wants(level: LogLevel, event_type: str) -> bool:
+    """Whether ``level`` vends events of ``event_type``.
+
+    Example:
+        >>> wants(LogLevel.ERROR, "TaskFailed"), wants(LogLevel.ERROR, "TaskSucceeded")
+        (True, False)
+    """
+    if level is LogLevel.ALL:
+        return True
+    if level is LogLevel.ERROR:
+        return event_type in _ERROR_TYPES
+    if level is LogLevel.FATAL:
+        return event_type in _FATAL_TYPES
+    return False
+
+
+def _truncate(details: dict[str, Any]) -> dict[str, Any]:
+    out = dict(details)
+    for key in ("input", "output"):
+        value = out.get(key)
+        if isinstance(value, str) and len(value) > _TRUNCATE_AT // 4 and len(value.encode()) > _TRUNCATE_AT:
+            out[key] = value.encode()[:_TRUNCATE_AT].decode("utf-8", "ignore")
+            out[f"{key}Details"] = {"truncated": True}
+    return out
+
+
+def log_message(event: HistoryEvent, execution_arn: str, *, include_data: bool) -> str:
+    """The JSON message Step Functions writes for one history event."""
+    doc: dict[str, Any] = {"id": str(event.id), "type": event.type}
+    if event.details is not None:
+        doc["details"] = _truncate(event.details) if include_data else strip_data(event.details)
+    doc["previous_event_id"] = str(event.previous_event_id)
+    doc["event_timestamp"] = str(int(event.timestamp * 1000))
+    doc["execution_arn"] = execution_arn
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(slots=True)
+class LogSession:
+    """One execution's view of the vended logs: filters by level and formats, then buffers."""
+
+    owner: VendedLogs
+    config: LoggingConfig
+    machine_name: str
+    execution_arn: str
+
+    def add(self, event: HistoryEvent) -> None:
+        """Vend one event (if the level wants it); never blocks, never raises into the execution."""
+        if not wants(self.config.level, event.type):
+            return
+        message = log_message(event, self.execution_arn, include_data=self.config.include_execution_data)
+        ms = int(event.timestamp * 1000)
+        assert self.config.log_group is not None
+        self.owner.buffer(self.config.log_group, self.owner.stream_for(self.machine_name, ms), ms, message)
+        if event.type in _TERMINAL:
+            self.owner.flush()
+
+
+class VendedLogs:
+    """Batches vended events per (group, stream) and hands them to ``put`` off the hot path."""
+
+    def __init__(self, put: Callable[[str, str, list[tuple[int, str]]], None], *,
+                 flush_delay: float = 0.05) -> None:
+        self._put = put
+        self._flush_delay = flush_delay
+        self._suffix = secrets.token_hex(4)
+        self._pending: dict[tuple[str, str], list[tuple[int, str]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self._streams: dict[tuple[str, int], str] = {}
+
+    def session(self, config: LoggingConfig, machine_name: str, execution_arn: str) -> LogSession | None:
+        """A session for one execution, or None when its machine does not log."""
+        if not config.enabled:
+            return None
+        return LogSession(self, config, machine_name, execution_arn)
+
+    def stream_for(self, machine_name: str, ms: int) -> str:
+        """``states/<machine>/<yyyy-mm-dd-hh-mm>/<hex>`` for the minute of ``ms``."""
+        minute = ms // 60_000
+        key = (machine_name, minute)
+        stream = self._streams.get(key)
+        if stream is None:
+            if len(self._streams) > 10_000:
+                self._streams.clear()
+            stamp = time.strftime("%Y-%m-%d-%H-%M", time.gmtime(minute * 60))
+            stream = self._streams[key] = f"states/{machine_name}/{stamp}/{self._suffix}"
+        return stream
+
+    def buffer(self, group: str, stream: str, ms: int, message: str) -> None:
+        """Queue one event; schedule a flush if none is scheduled."""
+        self._pending.setdefault((group, stream), []).append((ms, message))
+        if self._timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._timer = loop.call_later(self._flush_delay, self.flush)
+
+    def flush(self) -> None:
+        """Hand every buffered event to the logs service now."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, {}
+        for (group, stream), events in pending.items():
+            events.sort(key=lambda e: e[0])
+            self._put(group, stream, events)
