@@ -13,7 +13,6 @@ event, the service records those two.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from typing import Any
 
@@ -49,29 +48,21 @@ class EnginePort:
             self._engines[revision.revision_id] = engine
         return engine
 
-    def context(self, execution: Execution) -> Any:
+    @staticmethod
+    def context(execution: Execution, value: Any) -> Any:
         """The engine's ExecutionContext: the context object's Execution and StateMachine parts."""
-        from . import engine as eng
+        from .engine import ExecutionContext
 
-        values = {
-            "execution_arn": execution.arn,
-            "execution_id": execution.arn,
-            "execution_name": execution.name,
-            "name": execution.name,
-            "start_time": iso_millis(execution.start_date),
-            "start_date": execution.start_date,
-            "role_arn": execution.revision.role_arn,
-            "state_machine_arn": execution.machine.arn,
-            "state_machine_id": execution.machine.arn,
-            "state_machine_name": execution.machine.name,
-            "input": execution.input,
-            "redrive_count": 0,
-        }
-        ctx_type = eng.ExecutionContext
-        if dataclasses.is_dataclass(ctx_type):
-            names = {f.name for f in dataclasses.fields(ctx_type) if f.init}
-            return ctx_type(**{k: v for k, v in values.items() if k in names})
-        return ctx_type(**values)
+        return ExecutionContext(
+            execution_arn=execution.arn,
+            execution_name=execution.name,
+            state_machine_arn=execution.machine.arn,
+            state_machine_name=execution.machine.name,
+            start_time=iso_millis(execution.start_date),
+            start_date=execution.start_date,
+            role_arn=execution.revision.role_arn,
+            input=value,
+        )
 
     async def run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
         """Run to the end and map the engine's outcome; the Express five-minute limit applies here."""
@@ -83,7 +74,7 @@ class EnginePort:
             limit = EXPRESS_MAX_SECONDS / self._scale
         try:
             async with asyncio.timeout(limit):
-                result = await engine.run(value, self.context(execution), recorder)
+                result = await engine.run(value, self.context(execution, value), recorder)
         except TimeoutError:
             return Outcome(ExecutionStatus.TIMED_OUT, error="States.Timeout",
                            cause="The execution exceeded the five-minute limit of Express workflows.")

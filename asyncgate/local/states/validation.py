@@ -135,8 +135,8 @@ def parse_states_arn(arn: Any, *expected: str, field: str = "arn") -> StatesArn:
     """Parse a Step Functions ARN whose resource type must be one of ``expected``.
 
     Not an ARN: ``InvalidArn "Invalid arn: '<text>'"``. Another resource type:
-    ``InvalidArn "Invalid Arn: 'Resource type not valid in this context: <type>'"`` (lower-cased,
-    as AWS prints it).
+    ``InvalidArn "Invalid Arn: 'Resource type not valid in this context: <type>'"`` (as
+    AWS prints it, e.g. ``stateMachine``).
 
     Example:
         >>> parse_states_arn("arn:aws:states:us-east-1:000000000000:execution:m:e", "execution").parts
@@ -151,7 +151,7 @@ def parse_states_arn(arn: Any, *expected: str, field: str = "arn") -> StatesArn:
         raise InvalidArn(f"Invalid arn: '{arn}'")
     region, account, resource_type, rest = match.groups()
     if resource_type not in expected:
-        raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {resource_type.lower()}'")
+        raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {resource_type}'")
     parts = tuple(rest.split(":"))
     if any(not p for p in parts):
         raise InvalidArn(f"Invalid arn: '{arn}'")
