@@ -56,8 +56,14 @@ class Runtime:
     async def log_messages(self, group: str) -> list[tuple[str, str]]:
         """Every (stream, message) in a log group, once committed."""
         await self.store.barrier()
-        answer = await self.logs.filter_log_events({"logGroupName": group})
-        return [(e["logStreamName"], e["message"]) for e in answer["events"]]
+        request: dict[str, Any] = {"logGroupName": group}
+        found: list[tuple[str, str]] = []
+        while True:
+            answer = await self.logs.filter_log_events(request)
+            found += [(e["logStreamName"], e["message"]) for e in answer["events"]]
+            if not answer.get("nextToken"):
+                return found
+            request["nextToken"] = answer["nextToken"]
 
 
 def config(name: str, handler: str, code_dir: Path, **fields: Any) -> FunctionConfig:

@@ -448,3 +448,38 @@ def test_warm_invoke_overhead_is_well_under_a_millisecond(runtime: Runtime) -> N
 
     per_invoke = runtime.run(scenario)
     assert per_invoke < 0.001, f"{per_invoke * 1e6:.0f} µs per warm invoke"
+
+
+def test_no_handler_failure_reaches_the_caller(runtime: Runtime) -> None:
+    code = runtime.code({"app.py": """
+        import sys, time
+
+        def chatty(event, context):
+            for i in range(20000):
+                print("line", i, "x" * 50)
+            sys.stdout.write("no newline at the end")
+            return "done"
+
+        def slow(event, context):
+            time.sleep(5)
+    """})
+
+    async def scenario(service: LambdaService) -> None:
+        service.register(config("gone", "app.handler", runtime.tmp / "no-such-folder"))
+        result = await service.invoke("gone", b"{}")
+        assert (result.function_error, result.error_type) == ("Unhandled", "Runtime.InvalidEntrypoint")
+
+        service.register(config("chatty", "app.chatty", code))
+        result = await service.invoke("chatty", b"{}")
+        assert result.payload == b'"done"'
+        assert result.log_tail.splitlines()[-3:-2] == ["no newline at the end"]
+
+        # A caller that gives up (the engine's own TimeoutSeconds) ends that worker; the slot comes back.
+        service.register(config("slow", "app.slow", code))
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(service.invoke("slow", b"{}"), 0.5)
+        assert service.pool("slow").size == 0
+
+    runtime.run(scenario)
+    messages = asyncio.run(runtime.log_messages("/aws/lambda/chatty"))
+    assert sum(1 for _, m in messages if m.startswith("line ")) == 20000

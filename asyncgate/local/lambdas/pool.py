@@ -322,12 +322,20 @@ class Pool:
             stream = report.stream_name()
             try:
                 worker = await Worker.spawn(self._environment(stream), config.code_dir, stream)
+            except OSError as exc:  # no interpreter, no code folder, no more processes
+                self._free_slot()
+                payload = report.start_error(request_id, exc)
+                return InvokeResult(200, payload, "Unhandled", request_id=request_id)
             except BaseException:
                 self._free_slot()
                 raise
             self._workers.add(worker)
             events.append((_now_ms(), _init_start(config)))
-            failed = await self._init(worker, request_id, events)
+            try:
+                failed = await self._init(worker, request_id, events)
+            except BaseException:
+                await asyncio.shield(self._retire(worker))
+                raise
             if isinstance(failed, InvokeResult):
                 return failed
             init_ms = failed
@@ -495,12 +503,12 @@ class Pool:
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def close(self) -> None:
-        """End every worker; invocations in flight answer ``Runtime.ExitError``, waiters are cancelled."""
+        """End every worker: invocations in flight answer ``Runtime.ExitError``, waiters get RuntimeError."""
         self._closed = True
         while self._waiters:
             fut = self._waiters.popleft()
             if not fut.done():
-                fut.cancel()
+                fut.set_exception(RuntimeError("pool closed"))
         workers = list(self._workers)
         self._idle.clear()
         await asyncio.gather(*(w.kill() for w in workers), return_exceptions=True)

@@ -33,6 +33,7 @@ __all__ = [
     "exit_reason",
     "report_line",
     "response_too_large",
+    "start_error",
     "start_line",
     "stream_name",
     "timeout_error",
@@ -182,6 +183,18 @@ def exit_line(request_id: str, returncode: int | None) -> str:
     """The log event after REPORT when the runtime exited."""
     reason = exit_reason(returncode)
     return f"RequestId: {request_id} Error: Runtime exited with error: {reason}\nRuntime.ExitError"
+
+
+def start_error(request_id: str, error: OSError) -> bytes:
+    """The Invoke payload when a worker process cannot even start (Lambda: an invalid entrypoint).
+
+    Example:
+        >>> json.loads(start_error("r1", FileNotFoundError(2, "No such file or directory")))["errorType"]
+        'Runtime.InvalidEntrypoint'
+    """
+    reason = error.strerror or str(error)
+    message = f"RequestId: {request_id} Error: fork/exec worker: {reason.lower()}"
+    return _compact({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message})
 
 
 def response_too_large(size: int) -> bytes:

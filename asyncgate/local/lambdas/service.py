@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import sys
 import time
@@ -54,6 +55,8 @@ from asyncgate.local.lambdas.pool import LogSink, Pool
 from asyncgate.local.store import Store
 
 __all__ = ["LambdaService", "function_arn", "parse_function_ref"]
+
+log = logging.getLogger("asyncgate.lambda")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lambda_functions (
@@ -215,7 +218,12 @@ class LambdaService:
 
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None and not self._closed:
+            log.warning("background Lambda work failed", exc_info=task.exception())
 
     # -- workers --------------------------------------------------------------------------------------
     def environment(self, config: FunctionConfig, stream: str) -> dict[str, str]:
