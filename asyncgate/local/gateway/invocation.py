@@ -1,0 +1,167 @@
+"""The typed objects of a request: GatewayRequest in, Invocation between stages, GatewayResponse out.
+
+``GatewayRequest``/``GatewayResponse`` are plain data so that only ``server.py`` knows ASGI. An
+``Invocation`` carries what the stages learn about one request (its method, parameters, ``$context``),
+in place of an untyped scope dict.
+
+Example:
+    >>> r = GatewayRequest("POST", "abc123", "main", "/", "a=1&a=2&b", [("Content-Type", "text/plain")])
+    >>> r.query_params(), r.header("content-type")
+    ({'a': '2', 'b': ''}, 'text/plain')
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from ..arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+from .integrations.aws import IntegrationResult
+from .java import JavaMap
+from .mapping import ContextMap, InputBody, OpaqueMap, Params
+from .model import IntegrationResponse, Method, RestApi, Stage
+
+__all__ = ["GatewayRequest", "GatewayResponse", "Invocation", "new_ids"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayRequest:
+    """A client's call to a deployed stage."""
+
+    method: str
+    api_id: str
+    stage: str
+    #: the path after the stage, starting with ``/`` (decoded)
+    path: str
+    #: the raw query string, without ``?``
+    query_string: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    source_ip: str = "127.0.0.1"
+
+    def header(self, name: str) -> str | None:
+        """The last value of header ``name`` (case-insensitive), or None."""
+        lowered = name.lower()
+        found = None
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                found = value
+        return found
+
+    def query_params(self) -> dict[str, str]:
+        """Query string parameters, the last value of each name (as ``$input.params()`` shows them)."""
+        return dict(parse_qsl(self.query_string, keep_blank_values=True)) if self.query_string else {}
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayResponse:
+    """What the client receives."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def new_ids(now: float) -> tuple[str, str, str]:
+    """(requestId, extendedRequestId / x-amz-apigw-id, X-Amzn-Trace-Id) in AWS's shapes."""
+    request_id = str(uuid.uuid4())
+    extended = base64.b64encode(os.urandom(12)).decode()[:15] + "="
+    trace = f"Root=1-{int(now):08x}-{os.urandom(12).hex()}"
+    return request_id, extended, trace
+
+
+def _request_time(now: float) -> str:
+    t = time.gmtime(now)
+    clock = f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
+    return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{clock} +0000"
+
+
+@dataclass(slots=True)
+class Invocation:
+    """One request on its way through the stages (see ``Gateway.handle``)."""
+
+    request: GatewayRequest
+    now: float
+    request_id: str
+    extended_id: str
+    trace_id: str
+    api: RestApi | None = None
+    stage: Stage | None = None
+    method: Method | None = None
+    params: Params | None = None
+    context: ContextMap | None = None
+    stage_variables: JavaMap | None = None
+    #: the rendered (or passed-through) integration request body
+    integration_body: bytes = b""
+    result: IntegrationResult | None = None
+    response: IntegrationResponse | None = None
+
+    def template_variables(self, payload: bytes) -> dict[str, Any]:
+        """``$input`` over ``payload``, with ``$util``, ``$context`` and ``$stageVariables``."""
+        from .mapping import UTIL
+
+        assert self.params is not None
+        return {
+            "input": InputBody(payload, self.params),
+            "util": UTIL,
+            "context": self.context,
+            "stageVariables": self.stage_variables,
+        }
+
+    def build_context(self, resource_path: str, path_params: dict[str, str]) -> None:
+        """Fill ``params``, ``$context`` and ``$stageVariables`` once the method is known."""
+        req = self.request
+        assert self.api is not None and self.stage is not None and self.method is not None
+        headers = {k: v for k, v in req.headers}
+        self.params = Params(path_params, req.query_params(), headers)
+        identity = OpaqueMap(
+            cognitoIdentityPoolId=None,
+            accountId=None,
+            cognitoIdentityId=None,
+            caller=None,
+            sourceIp=req.source_ip,
+            principalOrgId=None,
+            accessKey=None,
+            cognitoAuthenticationType=None,
+            cognitoAuthenticationProvider=None,
+            userArn=None,
+            userAgent=req.header("User-Agent"),
+            user=None,
+        )
+        api_id = self.api.api_id
+        host = req.header("Host") or f"{api_id}.execute-api.{DEFAULT_REGION}.amazonaws.com"
+        visible: dict[str, Any] = {
+            "resourceId": self.method.resource_id,
+            "resourcePath": resource_path,
+            "httpMethod": req.method.upper(),
+            "extendedRequestId": self.extended_id,
+            "requestTime": _request_time(self.now),
+            "path": f"/{self.stage.name}{req.path}",
+            "accountId": DEFAULT_ACCOUNT,
+            "protocol": "HTTP/1.1",
+            "requestOverride": OpaqueMap(path=OpaqueMap(), header=OpaqueMap(), querystring=OpaqueMap()),
+            "stage": self.stage.name,
+            "domainPrefix": host.split(".", 1)[0],
+            "requestTimeEpoch": int(self.now * 1000),
+            "requestId": self.request_id,
+            "identity": identity,
+            "domainName": host.split(":", 1)[0],
+            "deploymentId": self.stage.deployment_id,
+            "responseOverride": OpaqueMap(header=OpaqueMap()),
+            "apiId": api_id,
+        }
+        hidden: dict[str, Any] = {
+            "authorizer": JavaMap(),
+            "isCanaryRequest": False,
+            "error": JavaMap(message=None, messageString=None, responseType=None),
+        }
+        self.context = ContextMap(visible, hidden)
+        self.stage_variables = JavaMap(self.stage.variables)

@@ -1,0 +1,285 @@
+"""REST APIs built from a stack's resolved ``AWS::ApiGateway::*`` resources, compiled for serving.
+
+Everything a request needs is prepared here, once: the resource tree becomes a ``Router``, mapping
+templates are compiled, selection patterns are compiled, integration URIs are split into service and
+action. A request then only walks data.
+
+Example:
+    >>> from asyncgate.local.assembly import Resource, Stack
+    >>> api = Resource("Api", "AWS::ApiGateway::RestApi", {"Name": "Sample API"}, "abc123",
+    ...                {"RootResourceId": "root0"})
+    >>> method = Resource("M", "AWS::ApiGateway::Method", {"HttpMethod": "POST", "ResourceId": "root0",
+    ...     "RestApiId": "abc123", "Integration": {"Type": "MOCK"}}, "m1")
+    >>> stage = Resource("S", "AWS::ApiGateway::Stage", {"RestApiId": "abc123", "StageName": "main"}, "main")
+    >>> [(a.name, [s.name for s in a.stages]) for a in build_rest_apis(Stack("s", {r.logical_id: r
+    ...     for r in (api, method, stage)}, {}))]
+    [('Sample API', ['main'])]
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from ..assembly import Resource, Stack
+from .routing import Router
+from .vtl import Template, compile_deferred
+
+__all__ = [
+    "Integration",
+    "IntegrationResponse",
+    "IntegrationType",
+    "Method",
+    "MethodResponse",
+    "PassthroughBehavior",
+    "RestApi",
+    "Stage",
+    "build_rest_apis",
+]
+
+LOG = logging.getLogger(__name__)
+
+
+class IntegrationType(Enum):
+    """``Integration.Type``."""
+
+    AWS = "AWS"
+    AWS_PROXY = "AWS_PROXY"
+    HTTP = "HTTP"
+    HTTP_PROXY = "HTTP_PROXY"
+    MOCK = "MOCK"
+
+
+class PassthroughBehavior(Enum):
+    """``Integration.PassthroughBehavior``: what happens to a body no request template maps."""
+
+    WHEN_NO_MATCH = "WHEN_NO_MATCH"
+    WHEN_NO_TEMPLATES = "WHEN_NO_TEMPLATES"
+    NEVER = "NEVER"
+
+
+@dataclass(frozen=True, slots=True)
+class IntegrationResponse:
+    """One ``IntegrationResponses`` entry. ``pattern`` None marks the default response."""
+
+    status_code: str
+    selection_pattern: str
+    pattern: re.Pattern[str] | None
+    templates: dict[str, Template]
+    #: ``method.response.header.X`` -> ``'literal'`` | ``integration.response.header.Y`` | ...
+    parameters: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class MethodResponse:
+    """One ``MethodResponses`` entry."""
+
+    status_code: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Integration:
+    """``Method.Integration``, with its URI split and its templates compiled."""
+
+    type: IntegrationType
+    uri: str
+    http_method: str
+    credentials: str | None
+    #: AWS integrations: ``states`` (from ``arn:aws:apigateway:region:states:action/StartExecution``)
+    service: str
+    #: AWS integrations: ``StartExecution`` for ``action/`` URIs, ``path/<path>`` for path URIs
+    action: str
+    request_templates: dict[str, Template]
+    passthrough: PassthroughBehavior
+    responses: tuple[IntegrationResponse, ...]
+    default_response: IntegrationResponse | None
+    request_parameters: dict[str, str]
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """A method on a resource."""
+
+    http_method: str
+    resource_path: str
+    resource_id: str
+    integration: Integration
+    method_responses: dict[str, MethodResponse]
+    authorization_type: str
+    api_key_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """A deployed stage: its name and stage variables."""
+
+    name: str
+    variables: dict[str, str]
+    deployment_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestApi:
+    """A REST API ready to serve: its stages and the compiled route table."""
+
+    api_id: str
+    name: str
+    stages: tuple[Stage, ...]
+    router: Router[Method]
+
+    def stage(self, name: str) -> Stage | None:
+        """The stage called ``name``, if deployed."""
+        return next((s for s in self.stages if s.name == name), None)
+
+
+def _templates(raw: Any) -> dict[str, Template]:
+    if not isinstance(raw, dict):
+        return {}
+    return {str(ct).lower(): compile_deferred(str(text)) for ct, text in raw.items() if text is not None}
+
+
+def _pattern(text: str) -> re.Pattern[str] | None:
+    try:
+        return re.compile(text)
+    except re.error:
+        LOG.warning("selection pattern %r is not a valid regular expression; it never matches", text)
+        return re.compile(r"(?!)")
+
+
+def _integration_response(raw: dict[str, Any]) -> IntegrationResponse:
+    text = str(raw.get("SelectionPattern") or "")
+    return IntegrationResponse(
+        status_code=str(raw.get("StatusCode", "200")),
+        selection_pattern=text,
+        pattern=_pattern(text) if text else None,
+        templates=_templates(raw.get("ResponseTemplates")),
+        parameters={str(k): str(v) for k, v in (raw.get("ResponseParameters") or {}).items()},
+    )
+
+
+def _split_uri(uri: str) -> tuple[str, str]:
+    """``arn:aws:apigateway:us-east-1:states:action/StartExecution`` -> (``states``, ``StartExecution``)."""
+    parts = uri.split(":", 5)
+    if len(parts) != 6 or parts[2] != "apigateway":
+        return "", ""
+    service = parts[4].split(".")[-1]  # `{subdomain}.{service}` names the service last
+    kind, _, rest = parts[5].partition("/")
+    return service, (rest if kind == "action" else f"path/{rest}")
+
+
+def build_integration(raw: dict[str, Any]) -> Integration:
+    """Compile one ``Integration`` property (also used by tests and the conformance runner)."""
+    kind = IntegrationType(str(raw.get("Type", "MOCK")).upper())
+    uri = str(raw.get("Uri") or "")
+    is_aws = kind in (IntegrationType.AWS, IntegrationType.AWS_PROXY)
+    service, action = _split_uri(uri) if is_aws else ("", "")
+    responses = tuple(_integration_response(r) for r in raw.get("IntegrationResponses") or [])
+    credentials = raw.get("Credentials")
+    return Integration(
+        type=kind,
+        uri=uri,
+        http_method=str(raw.get("IntegrationHttpMethod") or "POST").upper(),
+        credentials=str(credentials) if credentials else None,
+        service=service,
+        action=action,
+        request_templates=_templates(raw.get("RequestTemplates")),
+        passthrough=PassthroughBehavior(str(raw.get("PassthroughBehavior") or "WHEN_NO_MATCH").upper()),
+        responses=tuple(r for r in responses if r.pattern is not None),
+        default_response=next((r for r in responses if r.pattern is None), None),
+        request_parameters={str(k): str(v) for k, v in (raw.get("RequestParameters") or {}).items()},
+        timeout_ms=int(raw.get("TimeoutInMillis") or 29_000),
+    )
+
+
+def _resource_paths(api: Resource, resources: list[Resource]) -> dict[str, str]:
+    """Resource id -> path (``/``, ``/pets``, ``/pets/{id}``) from ParentId/PathPart links."""
+    by_id = {r.physical_id: r for r in resources}
+    root_id = str(api.attributes.get("RootResourceId", ""))
+    paths: dict[str, str] = {root_id: "/"}
+
+    def path_of(rid: str, depth: int = 0) -> str | None:
+        if rid in paths:
+            return paths[rid]
+        res = by_id.get(rid)
+        if res is None or depth > 64:
+            return None
+        parent = path_of(str(res.properties.get("ParentId", "")), depth + 1)
+        if parent is None:
+            return None
+        paths[rid] = parent.rstrip("/") + "/" + str(res.properties.get("PathPart", ""))
+        return paths[rid]
+
+    for res in resources:
+        path_of(res.physical_id)
+    return paths
+
+
+def _method(raw: Resource, resource_path: str) -> Method:
+    props = raw.properties
+    responses = {
+        str(r.get("StatusCode")): MethodResponse(
+            str(r.get("StatusCode")), dict(r.get("ResponseParameters") or {})
+        )
+        for r in props.get("MethodResponses") or []
+    }
+    return Method(
+        http_method=str(props.get("HttpMethod", "GET")).upper(),
+        resource_path=resource_path,
+        resource_id=str(props.get("ResourceId", "")),
+        integration=build_integration(dict(props.get("Integration") or {"Type": "MOCK"})),
+        method_responses=responses,
+        authorization_type=str(props.get("AuthorizationType") or "NONE"),
+        api_key_required=bool(props.get("ApiKeyRequired", False)),
+    )
+
+
+def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
+    stages = [
+        Stage(
+            name=str(r.properties.get("StageName", "")),
+            variables={str(k): str(v) for k, v in (r.properties.get("Variables") or {}).items()},
+            deployment_id=str(r.properties.get("DeploymentId", "")),
+        )
+        for r in stack.of_type("AWS::ApiGateway::Stage")
+        if r.properties.get("RestApiId") == api_id
+    ]
+    for dep in stack.of_type("AWS::ApiGateway::Deployment"):  # the older `Deployment.StageName` form
+        name = dep.properties.get("StageName")
+        if dep.properties.get("RestApiId") == api_id and name and all(s.name != name for s in stages):
+            stages.append(Stage(str(name), {}, dep.physical_id))
+    return tuple(stages)
+
+
+def build_rest_apis(stack: Stack) -> list[RestApi]:
+    """Every ``AWS::ApiGateway::RestApi`` of the stack, with its methods routed and compiled."""
+    apis: list[RestApi] = []
+    resources = stack.of_type("AWS::ApiGateway::Resource")
+    methods = stack.of_type("AWS::ApiGateway::Method")
+    for api in stack.of_type("AWS::ApiGateway::RestApi"):
+        api_id = api.physical_id
+        own = [r for r in resources if r.properties.get("RestApiId") == api_id]
+        paths = _resource_paths(api, own)
+        routes = []
+        for m in methods:
+            if m.properties.get("RestApiId") != api_id:
+                continue
+            path = paths.get(str(m.properties.get("ResourceId", "")))
+            if path is None:
+                LOG.warning("method %s: its resource is not part of API %s; not served", m.logical_id, api_id)
+                continue
+            method = _method(m, path)
+            routes.append((path, method.http_method, method))
+        apis.append(
+            RestApi(
+                api_id=api_id,
+                name=str(api.properties.get("Name") or api.logical_id),
+                stages=_stages(api_id, stack),
+                router=Router.build(routes),
+            )
+        )
+    return apis

@@ -1,0 +1,312 @@
+"""The gateway: a request to a deployed stage in, the response API Gateway would give out.
+
+Example:
+    >>> import asyncio
+    >>> from .model import RestApi, Stage, build_integration, Method
+    >>> from .routing import Router
+    >>> integ = build_integration({"Type": "MOCK",
+    ...     "RequestTemplates": {"application/json": '{"statusCode": 200}'},
+    ...     "IntegrationResponses": [
+    ...         {"StatusCode": "200", "ResponseTemplates": {"application/json": '{"ok": true}'}}]})
+    >>> m = Method("GET", "/", "root", integ, {}, "NONE", False)
+    >>> api = RestApi("abc123", "demo", (Stage("main", {}, "d1"),), Router.build([("/", "GET", m)]))
+    >>> r = asyncio.run(Gateway([api], aws=None).handle(GatewayRequest("GET", "abc123", "main", "/")))
+    >>> r.status, r.body
+    (200, b'{"ok": true}')
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from .integrations.aws import AwsCaller, IntegrationRequest, IntegrationResult, call_aws
+from .integrations.http import HttpCaller, expand_uri
+from .integrations.mock import call_mock
+from .invocation import GatewayRequest, GatewayResponse, Invocation, new_ids
+from .mapping import InvalidBody
+from .model import IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
+from .responses import GatewayResponseType
+from .routing import RouteMiss
+from .selection import NO_MATCH_MESSAGE, select_response
+from .vtl import Template, TemplateFailed
+
+__all__ = ["MAX_PAYLOAD_BYTES", "Gateway", "GatewayRequest", "GatewayResponse"]
+
+LOG = logging.getLogger(__name__)
+
+#: API Gateway's hard payload quota (10 MB).
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+Stage = Callable[[Invocation], Awaitable[GatewayResponse | None]]
+
+
+class _Fail(Exception):  # noqa: N818 - control flow inside the pipeline only
+    """End the request with a gateway response (raised by helpers deep inside a stage)."""
+
+    def __init__(self, kind: GatewayResponseType, message: str | None = None, log: str = "") -> None:
+        super().__init__(log or kind.message)
+        self.kind = kind
+        self.message = message
+        self.log = log
+
+
+class Gateway:
+    """Serves the deployed stages of REST APIs.
+
+    Internals — the stages, in order; each may end the request with a response:
+
+    1. ``_route``: API id and stage, then the resource tree and method (403 Missing Authentication
+       Token for any miss).
+    2. ``_validate``: the 10 MB payload quota (413).
+    3. ``_map_request``: request template chosen by Content-Type (absent: application/json) and the
+       passthrough behaviour (415), rendered with ``$input``/``$util``/``$context``/``$stageVariables``
+       (400 when the template reads a body that is not JSON; 500 when the template fails); request
+       parameters and ``$context.requestOverride`` give the integration's headers, query and path.
+    4. ``_integrate``: AWS (the AwsCaller), MOCK or HTTP, within the integration timeout (504).
+    5. ``_map_response``: integration response by selection pattern (500 when none), its template
+       over the integration's body, response parameters and ``$context.responseOverride``.
+
+    Every response gets ``x-amzn-RequestId``, ``x-amz-apigw-id`` and ``X-Amzn-Trace-Id``. Nothing
+    escapes ``handle``: an unexpected error is logged and answered 500 Internal server error.
+    """
+
+    def __init__(
+        self,
+        apis: Iterable[RestApi],
+        *,
+        aws: AwsCaller | None,
+        lambdas: Any = None,
+        http: HttpCaller | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._apis = {api.api_id: api for api in apis}
+        self._aws = aws
+        self._lambdas = lambdas
+        self._http = http
+        self._clock = clock
+        self._stages: tuple[Stage, ...] = (
+            self._route,
+            self._validate,
+            self._map_request,
+            self._integrate,
+            self._map_response,
+        )
+
+    async def handle(self, request: GatewayRequest) -> GatewayResponse:
+        """Answer one request as API Gateway would; never raises."""
+        now = self._clock()
+        request_id, extended_id, trace_id = new_ids(now)
+        inv = Invocation(request, now, request_id, extended_id, trace_id)
+        try:
+            for stage in self._stages:
+                response = await stage(inv)
+                if response is not None:
+                    return self._finish(inv, response)
+        except _Fail as fail:
+            if fail.log:
+                LOG.info("%s %s %s: %s", request_id, request.method, request.path, fail.log)
+            return self._error(inv, fail.kind, fail.message)
+        except Exception:
+            LOG.exception("%s %s %s: gateway failure", request_id, request.method, request.path)
+        return self._error(inv, GatewayResponseType.INTEGRATION_FAILURE)
+
+    # -- stages -----------------------------------------------------------------------------------
+    async def _route(self, inv: Invocation) -> None:
+        req = inv.request
+        api = self._apis.get(req.api_id)
+        stage = api.stage(req.stage) if api is not None else None
+        if api is None or stage is None:
+            raise _Fail(GatewayResponseType.MISSING_AUTHENTICATION_TOKEN, log="no such API or stage")
+        match = api.router.match(req.method, req.path)
+        if isinstance(match, RouteMiss):
+            raise _Fail(GatewayResponseType.MISSING_AUTHENTICATION_TOKEN, log=match.reason)
+        inv.api, inv.stage, inv.method = api, stage, match.target
+        inv.build_context(match.resource_path, match.path_params)
+
+    async def _validate(self, inv: Invocation) -> None:
+        if len(inv.request.body) > MAX_PAYLOAD_BYTES:
+            raise _Fail(GatewayResponseType.REQUEST_TOO_LARGE, log="payload over 10 MB")
+
+    async def _map_request(self, inv: Invocation) -> None:
+        assert inv.method is not None
+        integration = inv.method.integration
+        if integration.type in (IntegrationType.AWS_PROXY, IntegrationType.HTTP_PROXY):
+            raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="proxy integrations not supported")
+        content_type = _media_type(inv.request.header("Content-Type")) or "application/json"
+        template = integration.request_templates.get(content_type)
+        if template is None:
+            behaviour = integration.passthrough
+            if behaviour is PassthroughBehavior.NEVER or (
+                behaviour is PassthroughBehavior.WHEN_NO_TEMPLATES and integration.request_templates
+            ):
+                raise _Fail(GatewayResponseType.UNSUPPORTED_MEDIA_TYPE, log=f"no template for {content_type}")
+            inv.integration_body = inv.request.body
+            return
+        inv.integration_body = self._render(inv, template, inv.request.body, request_side=True)
+
+    async def _integrate(self, inv: Invocation) -> None:
+        assert inv.method is not None
+        integration = inv.method.integration
+        if integration.type is IntegrationType.MOCK:
+            inv.result = call_mock(inv.integration_body)
+            return
+        call = self._integration_request(inv)
+        if integration.type is IntegrationType.AWS:
+            if self._aws is None:
+                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no AWS caller configured")
+            pending: Awaitable[IntegrationResult] = call_aws(
+                self._aws,
+                service=integration.service,
+                action=integration.action,
+                credentials=integration.credentials,
+                request=call,
+            )
+        else:  # HTTP
+            if self._http is None:
+                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
+            pending = self._http.request(
+                method=integration.http_method,
+                url=expand_uri(integration.uri, call.path, call.query),
+                headers=call.headers,
+                body=call.body,
+            )
+        try:
+            inv.result = await asyncio.wait_for(pending, integration.timeout_ms / 1000)
+        except TimeoutError as exc:
+            raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
+        except (OSError, ValueError) as exc:
+            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=f"integration failed: {exc}") from exc
+
+    async def _map_response(self, inv: Invocation) -> GatewayResponse:
+        assert inv.method is not None and inv.result is not None and inv.context is not None
+        result = inv.result
+        response = select_response(inv.method.integration, str(result.status))
+        if response is None:
+            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=NO_MATCH_MESSAGE)
+        inv.response = response
+        template = _response_template(response, inv.request.header("Accept"))
+        body = self._render(inv, template, result.body, request_side=False) if template else result.body
+        headers = {"Content-Type": "application/json"}
+        headers.update(_response_parameters(response, result))
+        override = inv.context["responseOverride"]
+        for name, value in override["header"].items():
+            headers[str(name)] = "" if value is None else str(value)
+        status = int(response.status_code)
+        if "status" in override:
+            try:
+                status = int(str(override["status"]))
+            except ValueError:
+                LOG.info("%s: ignoring responseOverride.status %r", inv.request_id, override["status"])
+        return GatewayResponse(status, list(headers.items()), body)
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _render(self, inv: Invocation, template: Template, payload: bytes, *, request_side: bool) -> bytes:
+        try:
+            return template.render(inv.template_variables(payload)).encode()
+        except InvalidBody as exc:
+            if request_side:
+                raise _Fail(
+                    GatewayResponseType.BAD_REQUEST_BODY,
+                    f"Could not parse request body into json: {exc}",
+                    log=f"request body is not JSON: {exc}",
+                ) from exc
+            raise _Fail(
+                GatewayResponseType.INTEGRATION_FAILURE, log=f"response body is not JSON: {exc}"
+            ) from exc
+        except TemplateFailed as exc:
+            side = "request" if request_side else "response"
+            raise _Fail(
+                GatewayResponseType.INTEGRATION_FAILURE, log=f"Unable to transform {side}: {exc}"
+            ) from exc
+
+    def _integration_request(self, inv: Invocation) -> IntegrationRequest:
+        assert inv.method is not None and inv.context is not None and inv.params is not None
+        headers: dict[str, str] = {}
+        query: dict[str, str] = {}
+        path: dict[str, str] = {}
+        targets = {"header": headers, "querystring": query, "path": path}
+        for dest, source in inv.method.integration.request_parameters.items():
+            kind, _, name = dest.removeprefix("integration.request.").partition(".")
+            value = _parameter_value(inv, source)
+            if kind in targets and value is not None:
+                targets[kind][name] = value
+        override = inv.context["requestOverride"]
+        for kind, target in targets.items():
+            for name, value in override[kind].items():
+                target[str(name)] = "" if value is None else str(value)
+        return IntegrationRequest(inv.integration_body, headers, query, path)
+
+    def _finish(self, inv: Invocation, response: GatewayResponse) -> GatewayResponse:
+        headers = list(response.headers)
+        headers += [
+            ("x-amzn-RequestId", inv.request_id),
+            ("x-amz-apigw-id", inv.extended_id),
+            ("X-Amzn-Trace-Id", inv.trace_id),
+        ]
+        return GatewayResponse(response.status, headers, response.body)
+
+    def _error(
+        self, inv: Invocation, kind: GatewayResponseType, message: str | None = None
+    ) -> GatewayResponse:
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
+        return self._finish(inv, GatewayResponse(kind.status, headers, kind.body(message)))
+
+
+def _media_type(value: str | None) -> str | None:
+    if not value:
+        return None
+    return value.split(";", 1)[0].strip().lower() or None
+
+
+def _response_template(response: IntegrationResponse, accept: str | None) -> Template | None:
+    templates = response.templates
+    if not templates:
+        return None
+    for media in (accept or "").split(","):
+        found = templates.get(_media_type(media) or "")
+        if found is not None:
+            return found
+    return templates.get("application/json") or next(iter(templates.values()))
+
+
+def _response_parameters(response: IntegrationResponse, result: IntegrationResult) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for dest, source in response.parameters.items():
+        if not dest.startswith("method.response.header."):
+            continue
+        name = dest.removeprefix("method.response.header.")
+        if source.startswith("'") and source.endswith("'") and len(source) >= 2:
+            out[name] = source[1:-1]
+        elif source.startswith("integration.response.header."):
+            wanted = source.removeprefix("integration.response.header.").lower()
+            value = next((v for k, v in result.headers.items() if k.lower() == wanted), None)
+            if value is not None:
+                out[name] = value
+        elif source == "integration.response.body":
+            out[name] = result.body.decode("utf-8", errors="replace")
+    return out
+
+
+def _parameter_value(inv: Invocation, source: str) -> str | None:
+    """A request parameter mapping's source: ``'literal'``, ``method.request.*``, ``stageVariables.*``."""
+    assert inv.params is not None and inv.stage_variables is not None and inv.context is not None
+    if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
+        return source[1:-1]
+    if source.startswith("method.request."):
+        kind, _, name = source.removeprefix("method.request.").partition(".")
+        if kind == "header":
+            return inv.request.header(name)
+        table = {"querystring": inv.params.querystring, "path": inv.params.path}.get(kind, {})
+        return table.get(name)
+    if source.startswith("stageVariables."):
+        return inv.stage_variables.get(source.removeprefix("stageVariables."))
+    if source.startswith("context."):
+        value: Any = inv.context
+        for part in source.removeprefix("context.").split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return None if value is None else str(value)
+    return None

@@ -1,0 +1,341 @@
+"""Velocity templates as API Gateway runs them: airspeed-ext's parser, with Java semantics and a fence.
+
+Why not airspeed-ext as is: it is the Velocity *syntax* over Python objects. It resolves ``$a.b`` with
+``getattr`` (so ``$input.__class__`` or ``$s.format(...)`` reach Python internals), prints maps and
+floats the Python way, compares with Python's ``==``, does ``replaceAll`` with Python's replacement
+syntax and loops without bound. After parsing, ``compile_template`` re-classes the few element types
+that evaluate member access, printing, comparison and loops, so the compiled tree (and only ours; the
+library itself is not patched) resolves names through ``java.py``'s method tables and the members that
+``VtlObject`` subclasses list. ``#foreach`` stops after 1,000 iterations, API Gateway's quota
+(Velocity's ``directive.foreach.maxloops``).
+
+Templates are compiled once, at load; a render only walks the tree.
+
+Example:
+    >>> t = compile_template('#set($m = {"a": 1})$m $m.a $m.__class__ $s.replaceAll("(b)", "<$1>")')
+    >>> t.render({"s": "abc"})
+    '{a=1} 1  a<b>c'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from airspeed import operators as av
+
+from .java import call_method, java_arith, java_equals, java_str, methods_for
+
+__all__ = [
+    "FOREACH_LIMIT",
+    "Template",
+    "TemplateAbort",
+    "TemplateFailed",
+    "VtlObject",
+    "compile_deferred",
+    "compile_template",
+    "truth",
+]
+
+#: API Gateway quota: iterations of one ``#foreach``.
+FOREACH_LIMIT = 1000
+
+
+class TemplateFailed(Exception):  # noqa: N818 - reads as the outcome it reports
+    """A template failed to parse or to render; the gateway answers 500 Internal server error."""
+
+
+class TemplateAbort(Exception):  # noqa: N818
+    """Base of errors a template variable raises to end the request with its own answer.
+
+    ``render`` re-raises these as they are (airspeed wraps everything in TemplateExecutionError),
+    e.g. ``$input.json`` over a body that is not JSON answers 400, not 500.
+    """
+
+
+class VtlObject:
+    """Base of objects handed to templates (``$input``, ``$util``): only ``vtl_members`` are visible.
+
+    Example:
+        >>> class Box(VtlObject):
+        ...     vtl_members = frozenset({"size"})
+        ...     def size(self): return 3
+        >>> compile_template("$b.size() $b.vtl_members").render({"b": Box()})
+        '3 '
+    """
+
+    __slots__ = ()
+    vtl_members: ClassVar[frozenset[str]] = frozenset()
+
+    def vtl_get(self, name: str) -> Any:
+        """The member ``name`` (a value, or a bound method to call), or None when not exposed."""
+        if name in self.vtl_members:
+            return getattr(self, name)
+        return None
+
+
+def _member(obj: Any, name: str) -> Any:
+    """``$obj.name`` without parentheses: a map key, an exposed member, or a Java getter."""
+    if isinstance(obj, dict):
+        try:
+            return obj[name]
+        except KeyError:
+            return None
+    if isinstance(obj, VtlObject):
+        value = obj.vtl_get(name)
+        return None if callable(value) else value
+    table = methods_for(obj)
+    if table is not None and name:  # Velocity tries getName() / isName() on beans
+        cap = name[0].upper() + name[1:]
+        for getter in ("get" + cap, "is" + cap):
+            if getter in table:
+                return table[getter](obj)
+    return None
+
+
+def _invoke(obj: Any, name: str, args: list[Any]) -> Any:
+    """``$obj.name(args)``: an exposed method of a VtlObject or a Java method of a plain value."""
+    if isinstance(obj, VtlObject):
+        method = obj.vtl_get(name)
+        return method(*args) if callable(method) else None
+    if obj is None:
+        return None
+    return call_method(obj, name, args)
+
+
+class _Member(av.NameOrCall):
+    """``NameOrCall`` resolved through the fence instead of ``getattr``."""
+
+    def calculate(self, current_object: Any, loader: Any, top_namespace: Any) -> Any:
+        name = self.name
+        if isinstance(current_object, av.LocalNamespace):
+            try:
+                result = current_object[name]
+            except KeyError:
+                result = None
+            if isinstance(result, av._FunctionDefinition):  # a #define block called as $name()
+                return super().calculate(current_object, loader, top_namespace)
+        elif self.parameters is not None:
+            args = self.parameters.calculate(top_namespace, loader)
+            return _invoke(current_object, name, args)
+        else:
+            result = _member(current_object, name)
+        if self.parameters is not None:  # a top-level name called like a function
+            return None
+        if self.index is not None:
+            key = self.index.calculate(top_namespace, loader)
+            return _index(result, key)
+        return result
+
+
+def _index(container: Any, key: Any) -> Any:
+    if isinstance(container, list) and isinstance(key, int) and not isinstance(key, bool):
+        return container[key] if -len(container) <= key < len(container) else None
+    if isinstance(container, dict):
+        try:
+            return container[key]
+        except (KeyError, TypeError):
+            return None
+    return None
+
+
+class _SubExpression(av.SubExpression):
+    """``$a.b[0]``: indexing that cannot reach anything but list items and map values."""
+
+    def calculate(self, current_object: Any, loader: Any, global_namespace: Any) -> Any:
+        if not isinstance(self.expression, av.ArrayIndex):
+            return self.expression.calculate(current_object, loader, global_namespace)
+        result = _index(current_object, self.expression.calculate(current_object, loader))
+        if self.subexpression:
+            result = self.subexpression.calculate(result, loader, global_namespace)
+        return result
+
+
+class _Reference(av.FormalReference):
+    """``$ref`` printed as Java's ``String.valueOf`` (maps ``{a=1}``, doubles ``1.0E20``)."""
+
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        if self.expression is None:  # `$1`, `$ ` and the like are text in Velocity
+            stream.write(self.my_text())
+            return
+        value = self.expression.calculate(namespace, loader)
+        if value is None and self.alternate is not None:
+            value = self.alternate.calculate(namespace, loader)
+        if value is None:
+            return  # API Gateway renders an undefined or null reference as nothing (quiet)
+        stream.write(java_str(value))
+
+
+def truth(value: Any) -> bool:
+    """Velocity 1.7's truth: null is false, a Boolean is itself, anything else is true."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    return True
+
+
+class _Condition(av.Condition):
+    def calculate(self, namespace: Any, loader: Any) -> bool:
+        return truth(self.expression.calculate(namespace, loader))
+
+
+class _Not(av.UnaryOperatorValue):
+    def calculate(self, namespace: Any, loader: Any) -> bool:
+        return not truth(self.value.calculate(namespace, loader))
+
+
+class _Foreach(av.ForeachDirective):
+    """``#foreach`` over lists, map keys and ranges, at most FOREACH_LIMIT times."""
+
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        iterable = self.value.calculate(namespace, loader)
+        if iterable is None:
+            return
+        if isinstance(iterable, dict):
+            items = list(iterable.keys())[:FOREACH_LIMIT]
+        elif isinstance(iterable, list | tuple | range):
+            items = list(iterable[:FOREACH_LIMIT])
+        else:
+            raise ValueError(f"value for ${self.loop_var_name} is not iterable in #foreach")
+        length = len(items)
+        for counter, item in enumerate(items, start=1):
+            local = av.LocalNamespace(namespace)
+            local["velocityCount"] = counter
+            local["velocityHasNext"] = counter < length
+            local["foreach"] = {
+                "count": counter,
+                "index": counter - 1,
+                "hasNext": counter < length,
+                "first": counter == 1,
+                "last": counter == length,
+            }
+            local[self.loop_var_name] = item
+            self.block.evaluate(stream, local, loader)
+
+
+class _Evaluate(av.EvaluateDirective):
+    """``#evaluate($text)``: the text is compiled behind the same fence."""
+
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        text = self.value.calculate(namespace, loader)
+        compile_template(java_str(text))._body.evaluate(stream, namespace, loader)
+
+
+class _Return(av.ReturnDirective):
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        stream.write(java_str(self.value.calculate(namespace, loader)))
+
+
+_RECLASS: dict[type, type] = {
+    av.NameOrCall: _Member,
+    av.SubExpression: _SubExpression,
+    av.FormalReference: _Reference,
+    av.ForeachDirective: _Foreach,
+    av.Condition: _Condition,
+    av.UnaryOperatorValue: _Not,
+    av.EvaluateDirective: _Evaluate,
+    av.ReturnDirective: _Return,
+}
+_NOT_EQUAL: Callable[[Any, Any], bool] = lambda a, b: not java_equals(a, b)  # noqa: E731
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": java_equals,
+    "eq": java_equals,
+    "!=": _NOT_EQUAL,
+    "ne": _NOT_EQUAL,
+    "&&": lambda a, b: truth(a) and truth(b),
+    "and": lambda a, b: truth(a) and truth(b),
+    "||": lambda a, b: truth(a) or truth(b),
+    "or": lambda a, b: truth(a) or truth(b),
+    **{op: java_arith(op) for op in "+-*/%"},
+}
+
+
+def _harden(element: Any, seen: set[int]) -> None:
+    """Re-class the parsed tree's elements (iteratively: templates can nest deeply)."""
+    stack = [element]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, av._Element):
+            replacement = _RECLASS.get(type(node))
+            if replacement is not None:
+                node.__class__ = replacement
+            elif type(node) is av.BinaryOperator:
+                op = node.my_text().strip()
+                if op in _OPERATORS:
+                    node.apply_to = _OPERATORS[op]
+            stack.extend(vars(node).values())
+        elif isinstance(node, list | tuple):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(getattr(node, "__self__", None), av._Element):
+            # ParenthesizedExpression and friends keep their child only as `self.calculate = child.calculate`
+            stack.append(node.__self__)
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A compiled mapping template. ``render`` never raises anything but TemplateFailed."""
+
+    text: str
+    _body: Any = field(repr=False)
+
+    def render(self, variables: Mapping[str, Any]) -> str:
+        """Render with ``variables`` as the top-level names (``input``, ``util``, ``context``, ...)."""
+        if isinstance(self._body, str):  # did not parse: API Gateway fails the call, not the deploy
+            raise TemplateFailed(self._body)
+        stream = av.StoppableStream()
+        try:
+            self._body.evaluate(stream, av.LocalNamespace(dict(variables)), av.NullLoader())
+        except av.TemplateExecutionError as exc:
+            raise TemplateFailed(_cause(exc)) from exc
+        except (RecursionError, MemoryError, av.TemplateError) as exc:
+            raise TemplateFailed(str(exc) or type(exc).__name__) from exc
+        return stream.getvalue()
+
+
+def _cause(exc: av.TemplateExecutionError) -> str:
+    inner: BaseException = exc
+    while isinstance(inner, av.TemplateExecutionError) and inner.__cause__ is not None:
+        inner = inner.__cause__
+    if isinstance(inner, TemplateAbort):
+        raise inner
+    return f"{type(inner).__name__}: {inner}"
+
+
+def compile_deferred(text: str) -> Template:
+    """Like compile_template, but a syntax error surfaces when the template is rendered.
+
+    API Gateway accepts any template text at deploy time and fails the request that uses it.
+
+    Example:
+        >>> compile_deferred("#foreach($a in").render({})
+        Traceback (most recent call last):
+        ...
+        asyncgate.local.gateway.vtl.TemplateFailed: Invalid mapping template: ...
+    """
+    try:
+        return compile_template(text)
+    except TemplateFailed as exc:
+        return Template(text, str(exc))
+
+
+def compile_template(text: str) -> Template:
+    """Parse and fence a template once; raises TemplateFailed on a syntax error.
+
+    Example:
+        >>> compile_template("#foreach($i in [1..5000])x#end").render({}).count("x")
+        1000
+    """
+    try:
+        body = av.TemplateBody("<mapping template>", text)
+    except (av.TemplateError, RecursionError) as exc:
+        raise TemplateFailed(f"Invalid mapping template: {exc}") from exc
+    _harden(body, set())
+    return Template(text, body)
