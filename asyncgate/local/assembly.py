@@ -452,13 +452,16 @@ class _Resolver:
             pass
         if key in self._active:
             chain = [*list(self._active)[list(self._active).index(key) :], key]
-            raise ResolutionError("circular reference: " + " -> ".join(_describe(k) for k in chain))
+            error = ResolutionError("circular reference: " + " -> ".join(_describe(k) for k in chain))
+            error.located = True
+            raise error
         self._active[key] = None
         try:
             result = compute()
         except ResolutionError as exc:
             if not exc.located:
-                exc.args = (f"{_describe(key)}: {exc.args[0]}",)
+                where = " -> ".join(_describe(k) for k in self._active)  # outermost first
+                exc.args = (f"{where}: {exc.args[0]}",)
                 exc.located = True
             raise
         finally:
