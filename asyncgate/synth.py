@@ -87,6 +87,9 @@ def synthesize(app_dir: Path, *, output: Path | None = None, force: bool = False
     if not force and (out / "manifest.json").is_file() and _recorded(stamp) == fingerprint:
         return out
 
+    manifest = out / "manifest.json"
+    written_before = _mtime_ns(manifest)
+    stamp.unlink(missing_ok=True)
     command = config["app"]
     result = subprocess.run(
         command,
@@ -103,9 +106,9 @@ def synthesize(app_dir: Path, *, output: Path | None = None, force: bool = False
             stderr=result.stderr,
             returncode=result.returncode,
         )
-    if not (out / "manifest.json").is_file():
+    if _mtime_ns(manifest) in (None, written_before):
         raise SynthError(
-            f"`{command}` in {app_dir} wrote no {out / 'manifest.json'} (does the app call app.synth()?)",
+            f"`{command}` in {app_dir} wrote no {manifest} (does the app call app.synth()?)",
             stderr=result.stderr,
             returncode=0,
         )
@@ -192,6 +195,13 @@ def _recorded(stamp: Path) -> str | None:
     try:
         return str(json.loads(stamp.read_text())["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _mtime_ns(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
         return None
 
 

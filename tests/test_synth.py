@@ -137,6 +137,14 @@ def test_app_without_manifest_raises(tmp_path: Path) -> None:
         synthesize(app_dir)
 
 
+def test_stale_manifest_is_not_taken_for_a_new_one(tmp_path: Path) -> None:
+    app_dir = stand_in(tmp_path)
+    synthesize(app_dir)
+    (app_dir / "app.py").write_text("print('forgot app.synth()')\n")
+    with pytest.raises(SynthError, match="wrote no"):
+        synthesize(app_dir)
+
+
 def test_missing_cdk_json_raises(tmp_path: Path) -> None:
     with pytest.raises(SynthError, match=r"has no cdk\.json"):
         synthesize(tmp_path)

@@ -40,7 +40,8 @@ class StartMode(Enum):
     ASYNC = "StartExecution"
     """Answer once the execution has started (the seed). Works with EXPRESS and STANDARD."""
     SYNC = "StartSyncExecution"
-    """Answer with the workflow's output once it has finished. EXPRESS only, within 29 seconds."""
+    """Answer with the workflow's output once it has finished: EXPRESS only, and within the
+    integration timeout (29 seconds by default)."""
 
     def check(self, state_machine_type: sfn.StateMachineType) -> None:
         """Raise ``ValueError`` if this mode cannot start a machine of ``state_machine_type``.

@@ -38,7 +38,7 @@ class AsyncWorkflowApi(Construct):
     async_response:
         ``AsyncResponse.STATUS`` (the seed's answer) or ``AsyncResponse.EXECUTION_ARN``.
     function_name, log_group_name, rest_api_name, stage_name:
-        Physical names; the defaults are the seed's.
+        Physical names; the defaults are the seed's. ``rest_api_name`` is the API's description too.
 
     Example
     -------

@@ -63,7 +63,7 @@ class ProcessorFunction(Construct):
     ) -> None:
         super().__init__(scope, id)
         self._log_group = logs.LogGroup(
-            self, "Logs", log_group_name=function_name and f"/aws/lambda/{function_name}"
+            self, "Logs", log_group_name=f"/aws/lambda/{function_name}" if function_name else None
         )
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self._log_group.grant_write(role)

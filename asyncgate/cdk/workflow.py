@@ -23,7 +23,7 @@ __all__ = ["Workflow"]
 
 
 class Workflow(Construct):
-    """The seed's ``StateMachineStack``: an Express state machine that runs one function.
+    """The seed's ``StateMachineStack``: a logged, traced state machine, Express by default.
 
     Give it either ``handler`` (the seed's definition is built around it) or a ``definition_body`` of
     your own; the logging and tracing set-up is the same for both. With the seed's definition, the
