@@ -24,8 +24,8 @@ ROLE_ARN = "arn:aws:iam::000000000000:role/ApiStartExecutionRole-x1"
 # TypeScript literal `"\\\\'"` reaches it as `"\\'"`, Java regex for a backslash then a quote.
 SEED_REQUEST_TEMPLATE = (
     "\n    #set($input = $input.json('$'))\n    {\n"
-    "       \"input\": \"$util.escapeJavaScript($input).replaceAll(\"\\\\'\", \"'\")\",\n"
-    f"       \"stateMachineArn\": \"{STATE_MACHINE_ARN}\"\n    }}\n"
+    '       "input": "$util.escapeJavaScript($input).replaceAll("\\\\\'", "\'")",\n'
+    f'       "stateMachineArn": "{STATE_MACHINE_ARN}"\n    }}\n'
 )
 
 
@@ -65,8 +65,16 @@ def api_stack(
     def add(res: Resource) -> None:
         resources[res.logical_id] = res
 
-    add(Resource("RestApi0C43BF4B", "AWS::ApiGateway::RestApi", {"Name": "Sample API"}, API_ID,
-                 {"RootResourceId": ROOT_ID}, "Stack/RestApi/Resource"))
+    add(
+        Resource(
+            "RestApi0C43BF4B",
+            "AWS::ApiGateway::RestApi",
+            {"Name": "Sample API"},
+            API_ID,
+            {"RootResourceId": ROOT_ID},
+            "Stack/RestApi/Resource",
+        )
+    )
     ids = {"/": ROOT_ID}
     for path, _, _ in methods:
         parts = [p for p in path.split("/") if p]
@@ -77,17 +85,30 @@ def api_stack(
             parent = "/" + "/".join(parts[: depth - 1]) if depth > 1 else "/"
             rid = f"res{len(ids):04d}"
             ids[sub] = rid
-            add(Resource(f"RestApi{rid}", "AWS::ApiGateway::Resource",
-                         {"ParentId": ids[parent], "PathPart": parts[depth - 1], "RestApiId": API_ID}, rid))
+            add(
+                Resource(
+                    f"RestApi{rid}",
+                    "AWS::ApiGateway::Resource",
+                    {"ParentId": ids[parent], "PathPart": parts[depth - 1], "RestApiId": API_ID},
+                    rid,
+                )
+            )
     for n, (path, verb, integration) in enumerate(methods):
-        add(Resource(f"Method{n}", "AWS::ApiGateway::Method", {
-            "HttpMethod": verb,
-            "ResourceId": ids[path],
-            "RestApiId": API_ID,
-            "AuthorizationType": "NONE",
-            "Integration": integration,
-            "MethodResponses": [{"StatusCode": "200"}],
-        }, f"meth{n}"))
+        add(
+            Resource(
+                f"Method{n}",
+                "AWS::ApiGateway::Method",
+                {
+                    "HttpMethod": verb,
+                    "ResourceId": ids[path],
+                    "RestApiId": API_ID,
+                    "AuthorizationType": "NONE",
+                    "Integration": integration,
+                    "MethodResponses": [{"StatusCode": "200"}],
+                },
+                f"meth{n}",
+            )
+        )
     deployment = {"RestApiId": API_ID, "Description": "Automatically created by the RestApi construct"}
     add(Resource("RestApiDeployment180EC503", "AWS::ApiGateway::Deployment", deployment, "dep001"))
     stage_props: dict[str, Any] = {"RestApiId": API_ID, "DeploymentId": "dep001", "StageName": stage}

@@ -29,8 +29,16 @@ def run(
     gateway: Gateway, method: str = "POST", path: str = "/", body: bytes = b"{}", **kw: Any
 ) -> GatewayResponse:
     headers = kw.pop("headers", [("Content-Type", "application/json")])
-    request = GatewayRequest(method, kw.pop("api_id", API_ID), kw.pop("stage", "main"), path,
-                             kw.pop("query", ""), headers, body, "203.0.113.9")
+    request = GatewayRequest(
+        method,
+        kw.pop("api_id", API_ID),
+        kw.pop("stage", "main"),
+        path,
+        kw.pop("query", ""),
+        headers,
+        body,
+        "203.0.113.9",
+    )
     return asyncio.run(gateway.handle(request))
 
 
