@@ -27,7 +27,7 @@ from typing import Any
 
 from .errors import StatesError, StatesErrorName
 
-__all__ = ["FUNCTIONS", "Function", "format_value", "json_dumps", "json_equal_key"]
+__all__ = ["FUNCTIONS", "Function", "format_value", "java_hashmap_order", "json_dumps", "json_equal_key"]
 
 #: "can contain up to 10,000 characters" (Base64Encode/Decode, Hash); ArrayRange "up to 1000 items"
 MAX_STRING = 10_000
@@ -184,7 +184,33 @@ def _json_merge(args: list[Any]) -> dict[str, Any]:
         raise _fail(name, f"the third argument must be a boolean, but was {json_dumps(deep)}")
     if deep:  # the guide: "Set the boolean value to false to merge in shallow mode" - the only mode
         raise _fail(name, "deep merging is not supported; the third argument must be false")
-    return {**left, **right}
+    return java_hashmap_order({**left, **right})
+
+
+def _java_hash(key: str) -> int:
+    h = 0
+    data = key.encode("utf-16-be")
+    for i in range(0, len(data), 2):  # Java hashes UTF-16 code units
+        h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF
+    return h ^ (h >> 16)
+
+
+def java_hashmap_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object with its keys in a java.util.HashMap's iteration order.
+
+    AWS's JsonMerge result comes out in that order: recorded, merging {a, b, d} with {a, c, d} gives
+    a, b, c, d, and {constant_in_literal} with {constant_input_field} gives constant_input_field first.
+    Buckets ascend; a bucket keeps insertion order (resizing splits buckets but keeps that order).
+
+    Example:
+        >>> list(java_hashmap_order({"constant_in_literal": 1, "constant_input_field": 2}))
+        ['constant_input_field', 'constant_in_literal']
+    """
+    size = 16
+    while len(obj) > size * 3 // 4:
+        size *= 2
+    keys = sorted(enumerate(obj), key=lambda item: (_java_hash(item[1]) & (size - 1), item[0]))
+    return {k: obj[k] for _, k in keys}
 
 
 def _math_random(args: list[Any]) -> int:
