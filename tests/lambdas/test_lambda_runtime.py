@@ -247,6 +247,7 @@ def test_workers_see_only_their_template_environment(
         assert env["LAMBDA_TASK_ROOT"] == str(code)
         assert result["path0"] == str(code) and result["cwd"] == str(code)
         assert result["modules"] == []  # the bootstrap imports nothing of the server
+        assert not (code / "__pycache__").exists()  # /var/task is read-only in Lambda
         allowed = {"PATH", "LANG", "TZ", "LC_CTYPE", "TABLE", "_HANDLER", "LAMBDA_TASK_ROOT"}
         allowed.add("LAMBDA_RUNTIME_DIR")
         assert {k for k in env if not k.startswith("AWS_")} <= allowed

