@@ -28,11 +28,14 @@ CONTRACT (implemented in ``service.py``; consumed by the states engine, the gate
 
     class LambdaService:                               # service.py
         def __init__(self, logs: Logs, *, data_dir: Path, store: Store | None = None,
-                     endpoint_url: str | None = None, max_workers_per_function: int = 4) -> None
-            # with ``store``, functions made by CreateFunction are reloaded here (no start() needed)
+                     endpoint_url: str | None = None, max_workers_per_function: int = 4,
+                     region: str = "us-east-1") -> None
+            # with ``store``, functions made by CreateFunction are reloaded here (no start() needed);
+            # ``endpoint_url`` becomes AWS_ENDPOINT_URL in workers (boto3 in handlers calls us)
         def register(self, config: FunctionConfig) -> None          # replaces a previous one
         def get(self, name_or_arn: str) -> FunctionConfig            # raises ResourceNotFoundException
         def unregister(self, name_or_arn: str) -> None
+        def functions(self) -> list[FunctionConfig]                  # every registered one, by name
         async def invoke(self, name_or_arn: str, payload: bytes, *,
                          invocation_type: str = "RequestResponse") -> InvokeResult
         async def close(self) -> None                                # stops every worker
