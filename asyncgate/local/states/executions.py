@@ -256,16 +256,17 @@ def insert_standard(
     return op
 
 
-def finish_standard(execution: Execution, last: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
-    """The write op that ends a Standard execution: its terminal event and its row's status."""
-    e = execution
-    row = history_row(e.arn, last)
+def finish_standard(arn: str, outcome: Outcome, stop_date: float) -> Callable[[sqlite3.Connection], None]:
+    """The write op that ends a Standard execution's row.
+
+    Its terminal event was queued just before (the recorder's store sink), and the store's queue is
+    FIFO, so once this op is durable the whole history is too.
+    """
+    values = (outcome.status.value, outcome.output, outcome.error, outcome.cause, stop_date, arn)
 
     def op(db: sqlite3.Connection) -> None:
-        db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row)
         db.execute(
-            "UPDATE sfn_executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?",
-            (e.status.value, e.output, e.error, e.cause, e.stop_date, e.arn),
+            "UPDATE sfn_executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?", values
         )
 
     return op

@@ -182,12 +182,12 @@ class StatesService:
         now = self._now()
         if machine.express:
             execution = self._execution(machine, ExecutionKind.EXPRESS, name, text, now)
-            await self._store.write(insert_pending(execution))
+            await self._durable(insert_pending(execution))
             self._spawn(execution, value)
         else:
             execution = self._execution(machine, ExecutionKind.STANDARD, name, text, now)
             started = HistoryEvent(1, 0, now, *execution.started_event())
-            clash = await self._store.write(insert_standard(execution, started))
+            clash = await self._durable(insert_standard(execution, started))
             if clash is not None:
                 existing = self._running.get(execution.arn)
                 if clash == "RUNNING:same" and existing is not None:
@@ -332,13 +332,19 @@ class StatesService:
         except Exception as exc:  # an engine bug must not lose the execution silently
             log.exception("execution %s: engine failure", execution.arn)
             outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
-        execution.finish(outcome, self._now())
         last = recorder.append(*terminal_event(outcome))
         if execution.kind is ExecutionKind.STANDARD:
-            await self._store.write(finish_standard(execution, last))
+            # durable before the execution counts as ended: readers see RUNNING until then
+            await self._durable(finish_standard(execution.arn, outcome, last.timestamp))
         elif execution.kind is ExecutionKind.EXPRESS:
             self._store.write_nowait(delete_pending(execution.arn))
+        execution.finish(outcome, last.timestamp)
         return outcome
+
+    async def _durable(self, op: Any) -> Any:
+        """``store.write`` shielded from cancellation: a cancelled caller (client gone, shutdown)
+        must not cancel the write's future under the store's writer thread."""
+        return await asyncio.shield(self._store.write(op))
 
     async def _run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
         if self._runner is None:
