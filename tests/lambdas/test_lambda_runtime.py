@@ -291,7 +291,7 @@ def test_parallel_invokes_run_on_up_to_pool_size_workers(runtime: Runtime) -> No
         import os, time
 
         def handler(event, context):
-            time.sleep(0.4)
+            time.sleep(0.6)
             return os.getpid()
     """})
 
@@ -300,13 +300,13 @@ def test_parallel_invokes_run_on_up_to_pool_size_workers(runtime: Runtime) -> No
         started = time.monotonic()
         results = await asyncio.gather(*(service.invoke("par", b"{}") for _ in range(4)))
         first_round = time.monotonic() - started
-        assert first_round < 1.2, first_round  # 4 x 0.4 s in parallel, not 1.6 s in a row
+        assert first_round < 1.8, first_round  # 4 x 0.6 s in parallel, not 2.4 s in a row
         pids = {json.loads(r.payload) for r in results}
         assert len(pids) == 4
 
         started = time.monotonic()
         results = await asyncio.gather(*(service.invoke("par", b"{}") for _ in range(8)))
-        assert 0.8 <= time.monotonic() - started < 2.0  # two rounds on the 4 warm workers
+        assert 1.2 <= time.monotonic() - started < 3.0  # two rounds on the 4 warm workers
         assert {json.loads(r.payload) for r in results} == pids  # reused, none started
         pool = service.pool("par")
         assert (pool.size, pool.idle) == (4, 4)
@@ -434,6 +434,20 @@ def test_functions_created_through_the_api_survive_a_restart(runtime: Runtime) -
     runtime.run(after_delete)
 
 
+def test_template_functions_are_not_persisted(runtime: Runtime) -> None:
+    code = runtime.code({"app.py": "def handler(event, context):\n    return 1\n"})
+
+    async def register(service: LambdaService) -> None:
+        service.register(config("templated", "app.handler", code))
+        assert [c.name for c in service.functions()] == ["templated"]
+
+    async def after_restart(service: LambdaService) -> None:
+        assert service.functions() == []
+
+    runtime.run(register)
+    runtime.run(after_restart)
+
+
 def test_warm_invoke_overhead_is_well_under_a_millisecond(runtime: Runtime) -> None:
     code = runtime.code({"app.py": "def handler(event, context):\n    return event\n"})
 
@@ -441,14 +455,15 @@ def test_warm_invoke_overhead_is_well_under_a_millisecond(runtime: Runtime) -> N
         service.register(config("fast", "app.handler", code))
         for _ in range(50):
             await service.invoke("fast", b'{"k": 1}')
-        n = 300
-        started = time.perf_counter()
-        for _ in range(n):
+        samples = []
+        for _ in range(300):
+            started = time.perf_counter()
             await service.invoke("fast", b'{"k": 1}')
-        return (time.perf_counter() - started) / n
+            samples.append(time.perf_counter() - started)
+        return sorted(samples)[len(samples) // 2]
 
-    per_invoke = runtime.run(scenario)
-    assert per_invoke < 0.001, f"{per_invoke * 1e6:.0f} µs per warm invoke"
+    median = runtime.run(scenario)  # end to end, logs into the store included
+    assert median < 0.001, f"{median * 1e6:.0f} µs per warm invoke"
 
 
 def test_no_handler_failure_reaches_the_caller(runtime: Runtime) -> None:
