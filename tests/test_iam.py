@@ -320,3 +320,49 @@ def test_action_wildcards_ignore_case(pattern: str, value: str) -> None:
 def test_pattern_lists_match_if_any_matches(patterns: list[str], value: str) -> None:
     expected = any(fnmatch.fnmatchcase(value, p) for p in patterns)
     assert _compile_patterns(patterns, ignore_case=False).matches(value) == expected
+
+
+# -- permissions boundaries ---------------------------------------------------------------------------------
+def boundary_iam(boundary_arn: str) -> Iam:
+    role = Resource(
+        "R",
+        "AWS::IAM::Role",
+        {
+            "Policies": [{"PolicyName": "p", "PolicyDocument": {"Statement": [allow(Action="states:*")]}}],
+            "PermissionsBoundary": boundary_arn,
+        },
+        "r",
+        {"Arn": role_arn("r")},
+    )
+    boundary = Resource(
+        "B",
+        "AWS::IAM::ManagedPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": [
+                    allow(Action="states:Start*"),
+                    {"Effect": "Deny", "Action": "states:StartSyncExecution", "Resource": "*"},
+                ]
+            }
+        },
+        f"arn:aws:iam::{ACCOUNT}:policy/boundary",
+    )
+    return Iam.from_stacks([Stack("S", {"R": role, "B": boundary}, {})])
+
+
+def test_permissions_boundary_limits_the_identity_policies() -> None:
+    iam = boundary_iam(f"arn:aws:iam::{ACCOUNT}:policy/boundary")
+    assert iam.is_allowed("r", "states:StartExecution", "m")
+    assert iam.denial_message("r", "states:DescribeExecution", "m", session="s") == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/r/s is not authorized to perform: "
+        "states:DescribeExecution on resource: m because no permissions boundary allows the "
+        "states:DescribeExecution action"
+    )
+    assert iam.denial_message("r", "states:StartSyncExecution", "m", session="s").endswith(
+        "with an explicit deny in a permissions boundary"
+    )
+
+
+def test_unknown_permissions_boundary_is_ignored() -> None:
+    iam = boundary_iam(f"arn:aws:iam::{ACCOUNT}:policy/elsewhere")
+    assert iam.is_allowed("r", "states:DescribeExecution", "m")

@@ -15,6 +15,9 @@ session policies or resource-based policies):
   list the role in ``Roles``; ``AWS::IAM::RolePolicy``; ``ManagedPolicyArns`` naming a template
   ManagedPolicy, or one of the AWS managed policies in ``AWS_MANAGED_POLICIES`` (any other AWS managed
   policy allows nothing, with a warning logged once per ARN);
+- a role's ``PermissionsBoundary`` (a template ManagedPolicy or a known AWS managed one; an unknown
+  boundary is ignored with a warning, so an app does not lose every permission locally): the request
+  must be allowed by both the identity policies and the boundary;
 - explicit ``Deny`` wins, then ``Allow``, else implicit deny; ``Action``/``NotAction`` (case-insensitive),
   ``Resource``/``NotResource`` (case-sensitive), ``*`` and ``?`` wildcards that match across ``:`` and
   ``/``; the ``${*}``, ``${?}`` and ``${$}`` escapes. A pattern with any other policy variable
@@ -337,9 +340,23 @@ class _Role:
     arn: str
     denies: tuple[_Statement, ...]
     allows: tuple[_Statement, ...]
+    #: the permissions boundary's statements, or None when the role has no (known) boundary
+    boundary: _Role | None = None
 
 
 _EMPTY: Mapping[str, str] = {}
+_IDENTITY = "identity-based policy"
+_BOUNDARY = "permissions boundary"
+
+
+def _decide(role: _Role, action: str, resource: str, context: Mapping[str, str]) -> Decision:
+    for statement in role.denies:
+        if statement.applies(action, resource, context):
+            return Decision.EXPLICIT_DENY
+    for statement in role.allows:
+        if statement.applies(action, resource, context):
+            return Decision.ALLOW
+    return Decision.IMPLICIT_DENY
 
 
 class Iam:
@@ -363,6 +380,7 @@ class Iam:
         documents: dict[str, list[Any]] = {}
         arns: dict[str, str] = {}
         managed: dict[str, Any] = {}  # template ManagedPolicy ARN -> document
+        boundaries: dict[str, Any] = {}  # role name -> permissions boundary document
         for stack in stacks:
             for role in stack.of_type("AWS::IAM::Role"):
                 arns[role.physical_id] = str(role.attributes.get("Arn", role.physical_id))
@@ -382,7 +400,14 @@ class Iam:
             for role in stack.of_type("AWS::IAM::Role"):
                 for policy_arn in _strings(role.properties.get("ManagedPolicyArns")):
                     documents[role.physical_id].append(_managed_document(policy_arn, managed))
-        return cls({name: _compile_role(name, arns.get(name), docs) for name, docs in documents.items()})
+                if boundary_arn := role.properties.get("PermissionsBoundary"):
+                    boundaries[role.physical_id] = _managed_document(str(boundary_arn), managed, "boundary")
+        return cls(
+            {
+                name: _compile_role(name, arns.get(name), docs, boundaries.get(name))
+                for name, docs in documents.items()
+            }
+        )
 
     @property
     def role_names(self) -> list[str]:
@@ -393,18 +418,21 @@ class Iam:
         self, principal_arn: str, action: str, resource_arn: str, context: Mapping[str, str] | None = None
     ) -> Decision:
         """Evaluate one request: explicit Deny wins, then Allow, else implicit deny."""
+        return self._evaluate(principal_arn, action, resource_arn, context)[0]
+
+    def _evaluate(
+        self, principal_arn: str, action: str, resource_arn: str, context: Mapping[str, str] | None
+    ) -> tuple[Decision, str]:
+        """The decision, and the policy type AWS names in the message (identity-based or boundary)."""
         role = self._roles.get(role_name_of(principal_arn))
         if role is None:
-            return Decision.IMPLICIT_DENY
+            return Decision.IMPLICIT_DENY, _IDENTITY
         action = action.lower()
         ctx = {k.lower(): v for k, v in context.items()} if context else _EMPTY
-        for statement in role.denies:
-            if statement.applies(action, resource_arn, ctx):
-                return Decision.EXPLICIT_DENY
-        for statement in role.allows:
-            if statement.applies(action, resource_arn, ctx):
-                return Decision.ALLOW
-        return Decision.IMPLICIT_DENY
+        decision = _decide(role, action, resource_arn, ctx)
+        if decision is not Decision.ALLOW or role.boundary is None:
+            return decision, _IDENTITY
+        return _decide(role.boundary, action, resource_arn, ctx), _BOUNDARY
 
     def is_allowed(
         self, principal_arn: str, action: str, resource_arn: str, context: Mapping[str, str] | None = None
@@ -439,10 +467,12 @@ perform: states:StartExecution on resource: x because no identity-based policy a
 states:StartExecution action'
         """
         user = caller_arn(principal_arn, session)
-        if self.decide(principal_arn, action, resource_arn, context) is Decision.EXPLICIT_DENY:
-            reason = "with an explicit deny in an identity-based policy"
+        decision, policy_type = self._evaluate(principal_arn, action, resource_arn, context)
+        if decision is Decision.EXPLICIT_DENY:
+            article = "an" if policy_type[0] in "aeiou" else "a"
+            reason = f"with an explicit deny in {article} {policy_type}"
         else:
-            reason = f"because no identity-based policy allows the {action} action"
+            reason = f"because no {policy_type} allows the {action} action"
         return f"User: {user} is not authorized to perform: {action} on resource: {resource_arn} {reason}"
 
 
@@ -459,7 +489,7 @@ def caller_arn(principal: str, session: str = API_GATEWAY_SESSION) -> str:
     return f"arn:{PARTITION}:sts::{account}:assumed-role/{role_name_of(principal)}/{session}"
 
 
-def _managed_document(policy_arn: str, template: Mapping[str, Any]) -> Any:
+def _managed_document(policy_arn: str, template: Mapping[str, Any], use: str = "policy") -> Any:
     if policy_arn in template:
         return template[policy_arn]
     _, _, name = policy_arn.partition(":policy/")
@@ -467,13 +497,12 @@ def _managed_document(policy_arn: str, template: Mapping[str, Any]) -> Any:
         return {"Statement": AWS_MANAGED_POLICIES[name]}
     if policy_arn not in _warned:
         _warned.add(policy_arn)
-        log.warning(
-            "managed policy %s is not in the template nor known locally: it allows nothing here", policy_arn
-        )
+        effect = "it allows nothing here" if use == "policy" else "the boundary is ignored here"
+        log.warning("managed policy %s is not in the template nor known locally: %s", policy_arn, effect)
     return None
 
 
-def _compile_role(name: str, arn: str | None, documents: Iterable[Any]) -> _Role:
+def _compile_role(name: str, arn: str | None, documents: Iterable[Any], boundary: Any = None) -> _Role:
     compiled = [
         _compile_statement(s)
         for doc in documents
@@ -485,4 +514,5 @@ def _compile_role(name: str, arn: str | None, documents: Iterable[Any]) -> _Role
         arn=arn or f"arn:{PARTITION}:iam::{DEFAULT_ACCOUNT}:role/{name}",
         denies=tuple(s for s in compiled if not s.allow),
         allows=tuple(s for s in compiled if s.allow),
+        boundary=_compile_role(f"{name} boundary", arn, [boundary]) if boundary is not None else None,
     )
