@@ -10,6 +10,10 @@ import asyncio
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -499,3 +503,63 @@ def test_no_handler_failure_reaches_the_caller(runtime: Runtime) -> None:
     runtime.run(scenario)
     messages = asyncio.run(runtime.log_messages("/aws/lambda/chatty"))
     assert sum(1 for _, m in messages if m.startswith("line ")) == 20000
+
+
+def test_workers_die_with_a_server_killed_by_sigkill(runtime: Runtime) -> None:
+    pid_file = runtime.tmp / "worker.pid"
+    code = runtime.code({"app.py": f"""
+        import os, time
+
+        def handler(event, context):
+            open({str(pid_file)!r}, "w").write(str(os.getpid()))
+            time.sleep(60)
+    """})
+    script = runtime.tmp / "server.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio
+        from pathlib import Path
+        from asyncgate.local.lambdas import FunctionConfig, LambdaService, function_arn
+
+        class Sink:
+            def put(self, group, stream, events):
+                pass
+
+        async def main():
+            service = LambdaService(Sink(), data_dir=Path({str(runtime.tmp / "data")!r}))
+            service.register(FunctionConfig("s", function_arn("s"), "app.handler", "python3.12",
+                                            Path({str(code)!r}), timeout_s=120))
+            await service.invoke("s", b"{{}}")
+
+        asyncio.run(main())
+    """))
+    server = subprocess.Popen([sys.executable, str(script)])
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        worker = int(pid_file.read_text())
+        os.kill(worker, 0)
+        server.send_signal(signal.SIGKILL)
+        server.wait(10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker, 0)
+            except ProcessLookupError:
+                break
+            if _is_zombie(worker):
+                break
+            time.sleep(0.02)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            pytest.fail("the worker outlived the server")
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
