@@ -1,9 +1,14 @@
 """The sample app: the seed's system in one stack, checked against cdk-nag's AwsSolutions rules.
 
-``npx aws-cdk deploy`` runs it through ``cdk.json``; ``python app.py`` alone synthesizes the same
-templates into ``./cdk.out``. Two things make that true: ``cdk.App`` writes to a temporary folder
-deleted at exit unless told where (the CLI says so with ``CDK_OUTDIR``), and only the CLI passes
-``cdk.json``'s context, so the app reads it itself (the CLI's ``CDK_CONTEXT_JSON`` still wins).
+Deploy with ``npx aws-cdk deploy`` (after ``npx aws-cdk bootstrap`` in the account, for the Lambda
+asset); ``cdk.json`` runs this file with ``.venv/bin/python``. ``asyncgate synth`` runs it the same
+way as the CLI and writes the same assembly into ``./cdk.out``.
+
+``python app.py`` works too, for a quick look: ``cdk.App`` would write to a temporary folder deleted at
+exit unless told where (the CLI tells it with ``CDK_OUTDIR``), so it defaults to ``./cdk.out``; and a
+bare run gets no context from ``cdk.json``, so the app reads the feature flags itself (the CLI's
+``CDK_CONTEXT_JSON`` still wins). What a bare run lacks is the metadata the CLI asks for (construct
+paths, version reporting), which also changes the logical id of the API's deployment.
 """
 
 import json

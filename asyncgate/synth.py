@@ -16,7 +16,8 @@ User-level settings (``~/.cdk.json``) are not read, so the result does not depen
 
 Synthesis takes seconds, so it is skipped when nothing it depends on changed: a fingerprint of the
 app's files (those ``cdk.json``'s ``watch`` covers, see ``_watched_files``), ``cdk.json`` itself, the
-interpreter and the aws-cdk-lib version is kept in ``<output>/.asyncgate-synth.json``.
+interpreter and the aws-cdk-lib version is kept in ``<output>/.asyncgate-synth.json``, with the
+manifest's modification time, so an assembly rewritten by other means is synthesized again.
 Two synths of one app at the same time are not coordinated; the last to finish wins.
 """
 
@@ -83,12 +84,14 @@ def synthesize(app_dir: Path, *, output: Path | None = None, force: bool = False
     config = _read_config(app_dir)
     out = (output or app_dir / "cdk.out").resolve()
     stamp = out / STAMP_NAME
-    fingerprint = _fingerprint(app_dir, config, out)
-    if not force and (out / "manifest.json").is_file() and _recorded(stamp) == fingerprint:
-        return out
-
     manifest = out / "manifest.json"
     written_before = _mtime_ns(manifest)
+    # the manifest's mtime is part of the record: an assembly rewritten by other means (a bare
+    # `python app.py`, `cdk synth` with other options) is not taken for ours
+    fingerprint = _fingerprint(app_dir, config, out)
+    if not force and written_before is not None and _recorded(stamp) == [fingerprint, written_before]:
+        return out
+
     stamp.unlink(missing_ok=True)
     command = config["app"]
     result = subprocess.run(
@@ -112,7 +115,7 @@ def synthesize(app_dir: Path, *, output: Path | None = None, force: bool = False
             stderr=result.stderr,
             returncode=0,
         )
-    stamp.write_text(json.dumps({"fingerprint": fingerprint}))
+    stamp.write_text(json.dumps({"fingerprint": fingerprint, "manifest_mtime_ns": _mtime_ns(manifest)}))
     return out
 
 
@@ -191,9 +194,10 @@ def _fingerprint(app_dir: Path, config: dict[str, Any], out: Path) -> str:
     return digest.hexdigest()
 
 
-def _recorded(stamp: Path) -> str | None:
+def _recorded(stamp: Path) -> list[Any] | None:
     try:
-        return str(json.loads(stamp.read_text())["fingerprint"])
+        record = json.loads(stamp.read_text())
+        return [record["fingerprint"], record["manifest_mtime_ns"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

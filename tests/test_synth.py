@@ -110,6 +110,16 @@ def test_changed_or_forced_app_runs_again(tmp_path: Path) -> None:
     assert runs(out) == 3
 
 
+def test_assembly_rewritten_by_other_means_is_synthesized_again(tmp_path: Path) -> None:
+    app_dir = stand_in(tmp_path)
+    out = synthesize(app_dir)
+    manifest = out / "manifest.json"
+    later = manifest.stat().st_mtime_ns + 1_000_000_000
+    os.utime(manifest, ns=(later, later))  # as a bare `python app.py` writing into cdk.out would
+    synthesize(app_dir)
+    assert runs(out) == 2
+
+
 def test_files_outside_watch_do_not_trigger(tmp_path: Path) -> None:
     app_dir = stand_in(tmp_path, watch={"include": ["**"], "exclude": ["notes/**", "**/*.md"]})
     out = synthesize(app_dir)
