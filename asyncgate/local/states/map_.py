@@ -1,0 +1,286 @@
+"""``Map``: runs the ItemProcessor once per item, at most MaxConcurrency at a time.
+
+Spec and developer guide rules kept here:
+
+- Items come from ``ItemsPath`` (default ``$``) over the effective input, or JSONata ``Items``
+  (default the state input); anything but an array fails ("Map state input must be an array but
+  was: 1", recorded).
+- Each iteration's input is the item, or ``ItemSelector`` (legacy ``Parameters``) rendered with
+  ``$$.Map.Item.Index`` / ``$$.Map.Item.Value``; ``ItemBatcher`` groups items as
+  ``{"Items": [...], "BatchInput": ...}``.
+- ``MaxConcurrency`` 0 means no limit. Without a tolerated failure threshold the first failing
+  iteration fails the state with its own error and cause and aborts the others; with
+  ``ToleratedFailureCount``/``Percentage`` failures up to the threshold leave their ``{Error, Cause}``
+  in the output, beyond it the state fails with ``States.ExceedToleratedFailureThreshold``.
+- History: ``MapStateStarted {length}``, per item ``MapIterationStarted {name, index}`` ...
+  ``MapIterationSucceeded`` | ``MapIterationFailed`` | ``MapIterationAborted``, then
+  ``MapStateSucceeded`` | ``MapStateFailed``. DISTRIBUTED runs record ``MapRunStarted {mapRunArn}`` and
+  ``MapRunSucceeded`` | ``MapRunFailed``; their child executions' events are not in the parent's history.
+
+Example:
+    >>> batches([1, 2, 3], {"MaxItemsPerBatch": 2}, None)
+    [{'Items': [1, 2]}, {'Items': [3]}]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .dataflow import advance, apply_input_path, evaluate_assign, finish_jsonpath, render
+from .errors import StatesError, StatesErrorName
+from .jsonpath import JsonPath, PathNotFound, type_name
+from .model import End, Failed, MapState, QueryLanguage, Transition
+from .scope import Scope
+
+if TYPE_CHECKING:
+    from .engine import StateContext
+
+__all__ = ["batches", "run"]
+
+
+async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
+    """Run every item; see the module docstring for the rules."""
+    jsonata = state.query_language is QueryLanguage.JSONATA
+    scope = ctx.scope(value)
+    effective = value if jsonata else apply_input_path(state.input_path, state.input_path_null, scope)
+    eff_scope = ctx.scope(effective)
+    items = _items(state, effective, eff_scope, jsonata)
+    limit = _int_field(state, "max_concurrency", "MaxConcurrency", eff_scope) or 0
+    tolerated_count = _int_field(state, "tolerated_failure_count", "ToleratedFailureCount", eff_scope)
+    tolerated_pct = _float_field(
+        state, "tolerated_failure_percentage", "ToleratedFailurePercentage", eff_scope
+    )
+    inputs = []
+    for index, item in enumerate(items):
+        extra = {"Map": {"Item": {"Index": index, "Value": item}}}
+        inputs.append(render(state.item_selector, ctx.scope(effective, extra_context=extra), item))
+    if state.item_batcher:
+        inputs = batches(inputs, state.item_batcher, ctx.scope(effective))
+    distributed = state.mode == "DISTRIBUTED"
+    await ctx.emit("MapStateStarted", {"length": len(inputs)})
+    if distributed:
+        run_arn = _map_run_arn(ctx, state)
+        await ctx.emit("MapRunStarted", {"mapRunArn": run_arn})
+    tolerant = tolerated_count is not None or tolerated_pct is not None
+    outcome = await _iterate(state, inputs, ctx, limit, tolerant, distributed)
+    if isinstance(outcome, list) and tolerant:
+        failures = sum(1 for r in outcome if isinstance(r, Failed))
+        over = (tolerated_count is not None and failures > tolerated_count) or (
+            tolerated_pct is not None and bool(inputs) and failures * 100.0 / len(inputs) > tolerated_pct
+        )
+        if over:
+            outcome = Failed(
+                StatesErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+                "The specified tolerated failure threshold was exceeded",
+            )
+        else:
+            outcome = [
+                StatesError(r.error or "", r.cause).to_output() if isinstance(r, Failed) else r
+                for r in outcome
+            ]
+    if isinstance(outcome, Failed):
+        if distributed:
+            await ctx.emit(
+                "MapRunFailed", {"error": outcome.error, "cause": outcome.cause} if outcome.error else None
+            )
+        await ctx.emit("MapStateFailed", None)
+        return outcome
+    if distributed:
+        await ctx.emit("MapRunSucceeded", None)
+    await ctx.emit("MapStateSucceeded", None)
+    results = outcome
+    if jsonata:
+        result_scope = ctx.scope(value, result=results)
+        assigned = evaluate_assign(state.assign, result_scope)
+        return advance(state, render(state.output, result_scope, results), assigned)
+    selected = render(state.result_selector, ctx.scope(results), results)
+    assigned = evaluate_assign(state.assign, ctx.scope(selected))
+    return finish_jsonpath(state, value, selected, scope, assigned)
+
+
+async def _iterate(
+    state: MapState, inputs: list[Any], ctx: StateContext, limit: int, tolerant: bool, distributed: bool
+) -> list[Any] | Failed:
+    """Run the iterations; a list of outputs (Failed entries when tolerant) or the first Failed."""
+    gate = asyncio.Semaphore(limit) if limit > 0 else None
+    results: list[Any] = [None] * len(inputs)
+    running: set[int] = set()
+
+    async def one(index: int) -> None:
+        if gate is not None:
+            await gate.acquire()
+        try:
+            running.add(index)
+            if not distributed:
+                await ctx.emit("MapIterationStarted", {"name": state.name, "index": index})
+            t = await ctx.run_branch(state.processor, inputs[index], silent=distributed)
+            running.discard(index)
+            if isinstance(t, Failed):
+                if not distributed:
+                    await ctx.emit("MapIterationFailed", {"name": state.name, "index": index})
+                results[index] = t
+                if not tolerant:
+                    raise _Stop(t)
+            else:
+                assert isinstance(t, End)
+                if not distributed:
+                    await ctx.emit("MapIterationSucceeded", {"name": state.name, "index": index})
+                results[index] = t.output
+        finally:
+            running.discard(index)
+            if gate is not None:
+                gate.release()
+
+    tasks = [asyncio.ensure_future(one(i)) for i in range(len(inputs))]
+    try:
+        await asyncio.gather(*tasks)
+    except _Stop as stop:
+        aborted = sorted(running)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if not distributed:
+            for index in aborted:
+                await ctx.emit("MapIterationAborted", {"name": state.name, "index": index})
+        return stop.failure
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+    return results
+
+
+class _Stop(Exception):  # noqa: N818 - control flow, never escapes this module
+    def __init__(self, failure: Failed) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+def batches(items: list[Any], batcher: Mapping[str, Any], scope: Scope | None) -> list[dict[str, Any]]:
+    """Group items per ``ItemBatcher`` (MaxItemsPerBatch, MaxInputBytesPerBatch, BatchInput)."""
+    size = batcher.get("MaxItemsPerBatch")
+    if size is None and "MaxItemsPerBatchPath" in batcher and scope is not None:
+        from .jsonpath import compile_path
+
+        size = compile_path(batcher["MaxItemsPerBatchPath"]).resolve(scope)
+    max_bytes = batcher.get("MaxInputBytesPerBatch") or 262_144
+    size = int(size) if isinstance(size, int) and size > 0 else len(items) or 1
+    out: list[dict[str, Any]] = []
+    current: list[Any] = []
+    used = 0
+    for item in items:
+        n = len(json.dumps(item, separators=(",", ":")).encode())
+        if current and (len(current) >= size or used + n > max_bytes):
+            out.append({"Items": current})
+            current, used = [], 0
+        current.append(item)
+        used += n
+    if current:
+        out.append({"Items": current})
+    if "BatchInput" in batcher:
+        for b in out:
+            b["BatchInput"] = batcher["BatchInput"]
+    return out
+
+
+def _items(state: MapState, effective: Any, scope: Scope, jsonata: bool) -> list[Any]:
+    if jsonata:
+        if state.items is not None:
+            items = state.items.render(scope)
+            if not isinstance(items, list):
+                text = getattr(state.items, "template", "")
+                if isinstance(text, str) and text.startswith("{%"):
+                    text = text[2:-2].strip()
+                raise StatesError(
+                    StatesErrorName.QUERY_EVALUATION_ERROR,
+                    f"The JSONata expression '{text}' specified for the field 'Items' returned an unexpected "
+                    f"result type. Expected 'array', but was '{type_name(items)}' for value: {_dumps(items)}",
+                )
+            return items
+        items = effective
+        error = StatesErrorName.QUERY_EVALUATION_ERROR
+    else:
+        items = effective
+        if state.items_path is not None:
+            try:
+                items = state.items_path.resolve(scope)
+            except PathNotFound as exc:
+                raise StatesError(
+                    StatesErrorName.RUNTIME, f"Invalid path '{state.items_path.text}' : {exc.message}"
+                ) from None
+        error = StatesErrorName.RUNTIME
+    if not isinstance(items, list):
+        raise StatesError(error, f"Map state input must be an array but was: {_dumps(items)}")
+    return items
+
+
+def _raw(state: MapState, attr: str, field: str, scope: Scope) -> tuple[Any, JsonPath | None]:
+    fixed = getattr(state, attr)
+    if fixed is not None:
+        return fixed, None
+    expr = getattr(state, attr + "_expr")
+    if expr is not None:
+        return expr.render(scope), None
+    path: JsonPath | None = getattr(state, attr + "_path")
+    if path is None:
+        return None, None
+    try:
+        return path.resolve(scope), path
+    except PathNotFound as exc:
+        raise StatesError(StatesErrorName.RUNTIME, f"Invalid path '{path.text}' : {exc.message}") from None
+
+
+def _int_field(state: MapState, attr: str, field: str, scope: Scope) -> int | None:
+    v, path = _raw(state, attr, field, scope)
+    if v is None:
+        return None
+    if isinstance(v, str) and path is not None:
+        with contextlib.suppress(ValueError):
+            v = int(v)
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        where = f"{field}Path" if path is not None else field
+        raise StatesError(
+            StatesErrorName.RUNTIME if path is not None else StatesErrorName.QUERY_EVALUATION_ERROR,
+            f'The {where} field refers to value "{_text(v)}" which is not a valid integer: '
+            f"{path.text if path is not None else _dumps(v)}",
+        )
+    return v
+
+
+def _float_field(state: MapState, attr: str, field: str, scope: Scope) -> float | None:
+    v, path = _raw(state, attr, field, scope)
+    if v is None:
+        return None
+    if isinstance(v, str) and path is not None:
+        with contextlib.suppress(ValueError):
+            v = float(v)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        where = f"{field}Path" if path is not None else field
+        raise StatesError(
+            StatesErrorName.RUNTIME if path is not None else StatesErrorName.QUERY_EVALUATION_ERROR,
+            f'The {where} field refers to value "{_text(v)}" which is not a valid float: '
+            f"{path.text if path is not None else _dumps(v)}",
+        )
+    if not 0 <= v <= 100:
+        raise StatesError(StatesErrorName.RUNTIME, f"{field} must be between 0 and 100.")
+    return float(v)
+
+
+def _map_run_arn(ctx: StateContext, state: MapState) -> str:
+    parts = ctx.run.ctx.state_machine_arn.split(":")
+    machine = parts[-1] if parts else "machine"
+    head = ":".join(parts[:5]) if len(parts) >= 5 else "arn:aws:states:us-east-1:000000000000"
+    return f"{head}:mapRun:{machine}/{state.label or state.name}:{uuid.uuid4()}"
+
+
+def _text(v: Any) -> str:
+    return v if isinstance(v, str) else _dumps(v)
+
+
+def _dumps(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,178 @@
+"""The engine's one view of the outside world: ``TaskInvoker``, and Lambda behind it.
+
+Why a protocol: the same engine serves StartExecution, StartSyncExecution and TestState (which
+mocks tasks), and tests drive it with fakes of AWS services. The engine hands a Task's resource and
+its effective payload to ``invoke`` and gets the task result back, or a ``StatesError`` carrying the
+exact error and cause AWS would record. Timeouts (TimeoutSeconds) are the engine's business.
+
+Resource forms understood by ``LambdaTasks``:
+
+- ``arn:aws:states:::lambda:invoke`` (optimised integration): the payload is the Parameters
+  ``{FunctionName, Payload, Qualifier?, InvocationType?}``; the result is the Invoke response
+  ``{ExecutedVersion, Payload, SdkHttpMetadata, SdkResponseMetadata, StatusCode}``.
+- ``arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`` (the legacy form): the payload is the
+  function's event and the result the function's return value. Any account id works: the function
+  is looked up by name, as the conformance recordings use account 111111111111.
+
+A function error becomes ``error = errorType`` and ``cause`` = the error document as compact JSON;
+a missing function ``Lambda.ResourceNotFoundException`` with the Java SDK's message.
+
+Example:
+    >>> lambda_target("arn:aws:lambda:us-east-1:111111111111:function:f:live")
+    'f:live'
+    >>> resource_kind("arn:aws:states:::lambda:invoke"), resource_kind("arn:aws:lambda:us-east-1:1:function:f")
+    ('lambda:invoke', 'lambda-function')
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import json
+import uuid
+from email.utils import formatdate
+from typing import Any, Protocol, runtime_checkable
+
+from .errors import StatesError, StatesErrorName
+
+__all__ = ["LambdaTasks", "TaskInvoker", "lambda_target", "resource_kind"]
+
+
+@runtime_checkable
+class TaskInvoker(Protocol):
+    """Runs one Task's work. Raise ``StatesError`` for a failure with AWS's error and cause."""
+
+    async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any: ...
+
+
+def resource_kind(resource: str) -> str:
+    """``lambda:invoke``, ``lambda-function``, or the integration named by an ``arn:aws:states:::`` ARN.
+
+    Example:
+        >>> resource_kind("arn:aws:states:::sqs:sendMessage.waitForTaskToken")
+        'sqs:sendMessage.waitForTaskToken'
+    """
+    parts = resource.split(":")
+    if len(parts) >= 6 and parts[2] == "lambda" and parts[5] == "function":
+        return "lambda-function"
+    if (
+        resource.startswith("arn:")
+        and len(parts) >= 7
+        and parts[2] == "states"
+        and parts[3] == parts[4] == ""
+    ):
+        return ":".join(parts[5:])
+    return resource
+
+
+def lambda_target(resource: str) -> str:
+    """The function name (with its qualifier) from a function ARN; a bare name passes through."""
+    parts = resource.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return ":".join(parts[6:])
+    return resource
+
+
+def _name_of(function: str) -> str:
+    """FunctionName may be a name, a partial ARN ``ACCOUNT:function:NAME`` or a full ARN."""
+    if function.startswith("arn:"):
+        return lambda_target(function)
+    parts = function.split(":")
+    if len(parts) >= 3 and parts[1] == "function":
+        return ":".join(parts[2:])
+    return function
+
+
+class LambdaTasks:
+    """``TaskInvoker`` over ``LambdaService`` (``asyncgate.local.lambdas``).
+
+    Example:
+        >>> LambdaTasks(lambdas=None, region="us-east-1").region
+        'us-east-1'
+    """
+
+    def __init__(self, lambdas: Any, *, region: str = "us-east-1", account: str = "000000000000") -> None:
+        self.lambdas = lambdas
+        self.region = region
+        self.account = account
+
+    async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any:
+        kind = resource_kind(resource)
+        if kind == "lambda-function":
+            result = await self._call(lambda_target(resource), payload)
+            return _decode(result.payload)
+        if kind in ("lambda:invoke", "lambda:invoke.waitForTaskToken"):
+            if not isinstance(payload, dict) or not isinstance(payload.get("FunctionName"), str):
+                raise StatesError(
+                    StatesErrorName.RUNTIME,
+                    "The field 'FunctionName' is required for the lambda:invoke integration",
+                )
+            result = await self._call(
+                _name_of(payload["FunctionName"]),
+                payload.get("Payload", {}),
+                invocation_type=payload.get("InvocationType", "RequestResponse"),
+            )
+            return self._invoke_response(result)
+        raise StatesError(
+            StatesErrorName.RUNTIME,
+            f"The resource '{resource}' is not supported by the local runtime (asyncgate "
+            "runs Lambda tasks: arn:aws:states:::lambda:invoke and Lambda function ARNs)",
+        )
+
+    async def _call(self, function: str, event: Any, *, invocation_type: str = "RequestResponse") -> Any:
+        from ..errors import ResourceNotFoundException
+
+        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            config = self.lambdas.get(function)
+            result = await self.lambdas.invoke(function, body, invocation_type=invocation_type)
+        except ResourceNotFoundException:
+            name, _, qualifier = function.partition(":")
+            arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}:{qualifier or '$LATEST'}"
+            raise StatesError(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: "
+                f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
+            ) from None
+        del config
+        if result.function_error:
+            doc = _decode(result.payload)
+            error = doc.get("errorType") if isinstance(doc, dict) else None
+            cause = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) if doc is not None else None
+            raise StatesError(error or "Lambda.Unknown", cause)
+        return result
+
+    def _invoke_response(self, result: Any) -> dict[str, Any]:
+        request_id = str(uuid.uuid4())
+        length = str(len(result.payload))
+        date = formatdate(usegmt=True)
+        version = result.executed_version or "$LATEST"
+        trace = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0"
+        headers = {
+            "Connection": "keep-alive",
+            "Content-Length": length,
+            "Content-Type": "application/json",
+            "Date": date,
+            "X-Amz-Executed-Version": version,
+            "x-amzn-Remapped-Content-Length": "0",
+            "x-amzn-RequestId": request_id,
+            "X-Amzn-Trace-Id": trace,
+        }
+        return {
+            "ExecutedVersion": version,
+            "Payload": _decode(result.payload),
+            "SdkHttpMetadata": {
+                "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                "HttpHeaders": headers,
+                "HttpStatusCode": result.status_code,
+            },
+            "SdkResponseMetadata": {"RequestId": request_id},
+            "StatusCode": result.status_code,
+        }
+
+
+def _decode(payload: bytes) -> Any:
+    if not payload:
+        return None
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode("utf-8", "replace")
