@@ -171,11 +171,16 @@ def java_arith(op: str) -> Callable[[Any, Any], Any]:
 
 
 # -- Java regex and replacement syntax ----------------------------------------------------------------
+_NAMED_GROUP = re.compile(r"\(\?<([A-Za-z][A-Za-z0-9]*)>")
+_BACKREF = re.compile(r"\\k<([A-Za-z][A-Za-z0-9]*)>")
+
+
 @lru_cache(maxsize=1024)
 def _regex(pattern: str) -> re.Pattern[str]:
-    # Java and Python agree on the common syntax; Java's possessive quantifiers and \p{..} classes are
-    # not translated (a template using them fails with a 500, as a bad pattern would on AWS).
-    return re.compile(pattern)
+    # Java and Python agree on the common syntax (Python 3.11 has possessive quantifiers and atomic
+    # groups too); named groups are spelled differently. \p{..} classes are not translated: a template
+    # using them fails with a 500, as a bad pattern would on AWS.
+    return re.compile(_BACKREF.sub(r"(?P=\1)", _NAMED_GROUP.sub(r"(?P<\1>", pattern)))
 
 
 @lru_cache(maxsize=1024)
