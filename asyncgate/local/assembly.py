@@ -800,6 +800,13 @@ class _View:
         value = self.resolver.prop(self.st, self.logical_id, name)
         return None if value is _NO_VALUE else value
 
+    def required(self, name: str) -> str:
+        """A property CloudFormation requires for this type, as a string."""
+        value = self.prop(name)
+        if value is None:
+            raise ResolutionError(f"{self.type} {self.logical_id} has no {name} property, which it requires")
+        return _text(value)
+
     def token(self, alphabet: str, length: int, salt: str = "") -> str:
         return _token(alphabet, length, self.st.name, self.logical_id, salt)
 
@@ -905,7 +912,7 @@ def _revision_id(view: _View) -> str:
 
 
 def _state_machine_arn(view: _View) -> str:
-    return _text(view.prop("StateMachineArn"))
+    return view.required("StateMachineArn")
 
 
 def _state_machine_alias_arn(view: _View) -> str:
@@ -943,11 +950,11 @@ _TYPES: dict[str, _TypeSpec] = {
         "FunctionName", 64, attrs={"Arn": lambda v: arn("lambda", f"function:{v.ref}")}
     ),
     "AWS::Lambda::Version": _TypeSpec(
-        ref=lambda v: f"{_function_arn(v.prop('FunctionName'))}:1",
+        ref=lambda v: f"{_function_arn(v.required('FunctionName'))}:1",
         attrs={"Version": lambda v: "1", "FunctionArn": lambda v: v.ref},
     ),
     "AWS::Lambda::Alias": _TypeSpec(
-        ref=lambda v: f"{_function_arn(v.prop('FunctionName'))}:{_text(v.prop('Name'))}",
+        ref=lambda v: f"{_function_arn(v.required('FunctionName'))}:{v.required('Name')}",
         attrs={"AliasArn": lambda v: v.ref},
     ),
     "AWS::Lambda::EventSourceMapping": _TypeSpec(
@@ -1051,7 +1058,7 @@ _TYPES: dict[str, _TypeSpec] = {
         attrs={"TopicArn": lambda v: v.ref, "TopicName": _topic_name},
     ),
     "AWS::SNS::Subscription": _TypeSpec(
-        ref=lambda v: f"{_text(v.prop('TopicArn'))}:{v.uuid()}", attrs={"Arn": lambda v: v.ref}
+        ref=lambda v: f"{v.required('TopicArn')}:{v.uuid()}", attrs={"Arn": lambda v: v.ref}
     ),
     "AWS::DynamoDB::Table": _TypeSpec(
         "TableName",

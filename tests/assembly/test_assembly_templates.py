@@ -7,6 +7,7 @@ dangling refs, paths that escape ``cdk.out``).
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -367,3 +368,48 @@ def test_select_of_split_of_join_roundtrips(
     index = data.draw(st.integers(0, len(items) - 1))
     value = {"Fn::Select": [index, {"Fn::Split": [delimiter, {"Fn::Join": [delimiter, items]}]}]}
     assert resolve(tmp_path_factory.mktemp("h"), value) == items[index]
+
+
+MORE_TYPES: dict[str, Any] = {
+    "F": FUNCTION,
+    "V": {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "F"}}},
+    "A": {"Type": "AWS::Lambda::Alias", "Properties": {"FunctionName": {"Ref": "F"}, "Name": "live"}},
+    "T": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "t"}},
+    "Sub": {"Type": "AWS::SNS::Subscription", "Properties": {"TopicArn": {"Ref": "T"}, "Protocol": "sqs"}},
+    "K": {"Type": "AWS::KMS::Key"},
+    "Sec": {"Type": "AWS::SecretsManager::Secret", "Properties": {"Name": "s"}},
+    "Act": {"Type": "AWS::StepFunctions::Activity", "Properties": {"Name": "act"}},
+    "Key": {"Type": "AWS::ApiGateway::ApiKey"},
+    "Plan": {"Type": "AWS::ApiGateway::UsagePlan"},
+    "Rule": {"Type": "AWS::Events::Rule", "Properties": {"Name": "r", "EventBusName": "default"}},
+    "Esm": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {"FunctionName": {"Ref": "F"}}},
+}
+FN_ARN = "arn:aws:lambda:us-east-1:000000000000:function:f"
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        ({"Ref": "V"}, FN_ARN + ":1"),
+        ({"Fn::GetAtt": ["V", "Version"]}, "1"),
+        ({"Ref": "A"}, FN_ARN + ":live"),
+        ({"Ref": "Sub"}, r"arn:aws:sns:us-east-1:000000000000:t:[0-9a-f-]{36}"),
+        ({"Fn::GetAtt": ["K", "Arn"]}, r"arn:aws:kms:us-east-1:000000000000:key/[0-9a-f-]{36}"),
+        ({"Ref": "Sec"}, r"arn:aws:secretsmanager:us-east-1:000000000000:secret:s-[A-Za-z0-9]{6}"),
+        ({"Ref": "Act"}, "arn:aws:states:us-east-1:000000000000:activity:act"),
+        ({"Ref": "Key"}, "[a-z0-9]{10}"),
+        ({"Ref": "Plan"}, "[a-z0-9]{6}"),
+        ({"Ref": "Rule"}, "r"),
+        ({"Fn::GetAtt": ["Rule", "Arn"]}, "arn:aws:events:us-east-1:000000000000:rule/r"),
+        ({"Ref": "Esm"}, "[0-9a-f-]{36}"),
+    ],
+)
+def test_refs_and_attributes_of_more_types(tmp_path: Path, expression: Any, expected: str) -> None:
+    value = resolve(tmp_path, expression, Resources=MORE_TYPES)
+    assert re.fullmatch(expected, value), value
+
+
+def test_required_property_missing_is_named(tmp_path: Path) -> None:
+    resources = {"V": {"Type": "AWS::Lambda::Version"}}
+    with pytest.raises(ResolutionError, match="AWS::Lambda::Version V has no FunctionName property"):
+        resolve(tmp_path, {"Ref": "V"}, Resources=resources)
