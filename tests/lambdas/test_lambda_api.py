@@ -192,3 +192,30 @@ def test_errors_in_lambdas_wire_shape(client: Any, tmp_path: Path) -> None:
     assert json.loads(answer["Payload"].read()) == {"x": 1}
     client.delete_function(FunctionName="local")
     assert (folder / "app.py").exists()
+
+
+def test_update_code_and_configuration(client: Any) -> None:
+    client.create_function(FunctionName="updated", Runtime="python3.12", Role="arn:aws:iam::0:role/r",
+                           Handler="app.handler",
+                           Code={"ZipFile": _zip({"app.py": "def handler(e, c):\n    return 'v1'\n"})})
+    assert client.invoke(FunctionName="updated")["Payload"].read() == b'"v1"'
+
+    answer = client.update_function_code(
+        FunctionName="updated", ZipFile=_zip({"app.py": "def handler(e, c):\n    return 'v2'\n"})
+    )
+    assert answer["LastUpdateStatus"] == "Successful"
+    assert client.invoke(FunctionName="updated")["Payload"].read() == b'"v2"'
+
+    answer = client.update_function_configuration(
+        FunctionName="updated", Timeout=1, Environment={"Variables": {"MODE": "x"}}
+    )
+    assert (answer["Timeout"], answer["Environment"]) == (1, {"Variables": {"MODE": "x"}})
+    assert answer["Handler"] == "app.handler"
+    with pytest.raises(ClientError) as exc:
+        client.update_function_configuration(FunctionName="updated", Timeout=901)
+    code, message, status = _error(exc)
+    assert (code, status) == ("ValidationException", 400)
+    assert message.endswith(
+        "at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900"
+    )
+    client.delete_function(FunctionName="updated")

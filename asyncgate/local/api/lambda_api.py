@@ -15,6 +15,8 @@ GET      /2015-03-31/functions/                         ListFunctions (``Marker`
 GET      /2015-03-31/functions/{name}                   GetFunction
 GET      /2015-03-31/functions/{name}/configuration     GetFunctionConfiguration
 DELETE   /2015-03-31/functions/{name}                   DeleteFunction (204)
+PUT      /2015-03-31/functions/{name}/code              UpdateFunctionCode
+PUT      /2015-03-31/functions/{name}/configuration     UpdateFunctionConfiguration
 POST     /2015-03-31/functions/{name}/invocations       Invoke (200 / 202 Event / 204 DryRun)
 =======  =============================================  ==========================================
 
@@ -148,6 +150,14 @@ def routes(service: LambdaService) -> list[Route]:
         answer = await service.get_function_configuration({"FunctionName": _name(request)})
         return _json(200, answer, str(uuid.uuid4()))
 
+    async def update_code(request: Request) -> Response:
+        body = {**await _body_json(request), "FunctionName": _name(request)}
+        return _json(200, await service.update_function_code(body), str(uuid.uuid4()))
+
+    async def update_configuration(request: Request) -> Response:
+        body = {**await _body_json(request), "FunctionName": _name(request)}
+        return _json(200, await service.update_function_configuration(body), str(uuid.uuid4()))
+
     async def delete_function(request: Request) -> Response:
         await service.delete_function({"FunctionName": _name(request)})
         return _json(204, None, str(uuid.uuid4()))
@@ -180,5 +190,7 @@ def routes(service: LambdaService) -> list[Route]:
         Route(PREFIX + "/{name}", _guard(get_function), methods=["GET"]),
         Route(PREFIX + "/{name}", _guard(delete_function), methods=["DELETE"]),
         Route(PREFIX + "/{name}/configuration", _guard(get_configuration), methods=["GET"]),
+        Route(PREFIX + "/{name}/configuration", _guard(update_configuration), methods=["PUT"]),
+        Route(PREFIX + "/{name}/code", _guard(update_code), methods=["PUT"]),
         Route(PREFIX + "/{name}/invocations", _guard(invoke), methods=["POST"]),
     ]

@@ -79,6 +79,8 @@ def unpack_code(code: dict[str, Any], *, name: str, data_dir: Path) -> UnpackedC
         blob = _zip_bytes(code["ZipFile"])
         sha = hashlib.sha256(blob)
         target = data_dir / "lambda" / name / sha.hexdigest()[:16]
+        if target.is_dir():  # the same package again: keep the folder warm workers may be reading
+            return UnpackedCode(target, base64.b64encode(sha.digest()).decode(), len(blob), owned=True)
         try:
             archive = zipfile.ZipFile(io.BytesIO(blob))
         except zipfile.BadZipFile:

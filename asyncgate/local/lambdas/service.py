@@ -31,30 +31,35 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
-import re
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from asyncgate.local.arns import DEFAULT_REGION, arn
+from asyncgate.local.arns import DEFAULT_REGION
 from asyncgate.local.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
     ResourceConflictException,
     ResourceNotFoundException,
-    ValidationException,
 )
 from asyncgate.local.lambdas.code import remove_code, unpack_code
 from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult, configuration
+from asyncgate.local.lambdas.parameters import (
+    function_arn,
+    last_modified,
+    new_function_name,
+    parse_function_ref,
+    settings,
+)
 from asyncgate.local.lambdas.pool import LogSink, Pool
 from asyncgate.local.store import Store
 
-__all__ = ["LambdaService", "function_arn", "parse_function_ref"]
+__all__ = ["LambdaService", "function_arn", "parse_function_ref"]  # the last two: from parameters.py
 
 log = logging.getLogger("asyncgate.lambda")
 
@@ -68,78 +73,12 @@ CREATE TABLE IF NOT EXISTS lambda_functions (
 MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 262_144
 INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
-_MANDATORY = "Runtime and Handler are mandatory parameters for functions created with deployment packages."
-_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
-_HANDLER = re.compile(r"[^\s]{1,128}")
-#: Environment keys Lambda sets itself and refuses in a function's Environment.
-RESERVED_KEYS = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API",
-        "LAMBDA_TASK_ROOT",
-        "LAMBDA_RUNTIME_DIR",
-    }
-)
 #: What a worker gets besides its function's variables: enough to run Python, as Lambda's image has.
 BASE_ENVIRONMENT = {
     "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
     "LANG": "en_US.UTF-8",
     "TZ": ":UTC",
 }
-
-
-def function_arn(name: str) -> str:
-    """The local account's ARN for a function name.
-
-    Example:
-        >>> function_arn("f")
-        'arn:aws:lambda:us-east-1:000000000000:function:f'
-    """
-    return arn("lambda", f"function:{name}")
-
-
-def parse_function_ref(ref: str) -> tuple[str, str | None]:
-    """Split a FunctionName parameter into (name, qualifier): a name, ``name:qualifier``, a partial ARN
-    (``123456789012:function:name``) or a full ARN of any account and region.
-
-    Example:
-        >>> parse_function_ref("arn:aws:lambda:us-east-1:111111111111:function:f:$LATEST")
-        ('f', '$LATEST')
-        >>> parse_function_ref("111111111111:function:f"), parse_function_ref("f")
-        (('f', None), ('f', None))
-    """
-    parts = ref.split(":")
-    if parts[0] == "arn":
-        if len(parts) in (7, 8) and parts[2] == "lambda" and parts[5] == "function":
-            return parts[6], parts[7] if len(parts) == 8 else None
-    elif len(parts) in (3, 4) and parts[1] == "function":
-        return parts[2], parts[3] if len(parts) == 4 else None
-    elif len(parts) in (1, 2):
-        return parts[0], parts[1] if len(parts) == 2 else None
-    raise ValidationException(
-        f"1 validation error detected: Value '{ref}' at 'functionName' failed to satisfy constraint: "
-        "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-"
-        "[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
-    )
-
-
-def _last_modified() -> str:
-    now = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}+0000"
 
 
 class LambdaService:
@@ -322,99 +261,66 @@ class LambdaService:
     # -- API methods ---------------------------------------------------------------------------------
     async def create_function(self, request: dict[str, Any]) -> dict[str, Any]:
         """CreateFunction: validate, unpack the code, persist, register; answers FunctionConfiguration."""
-        name = request.get("FunctionName")
-        if not isinstance(name, str) or not name:
-            raise ValidationException(
-                "1 validation error detected: Value null at 'functionName' failed to satisfy constraint: "
-                "Member must not be null"
-            )
-        if name.startswith("arn:") or ":" in name:
-            name, _ = parse_function_ref(name)
-        if not _NAME.fullmatch(name):
-            raise ValidationException(
-                f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
-                "constraint: Member must satisfy regular expression pattern: "
-                "(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?"
-                "([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
-            )
+        name = new_function_name(request)
         if name in self._functions:
             raise ResourceConflictException(f"Function already exist: {name}")
-        runtime = request.get("Runtime")
-        if request.get("PackageType", "Zip") != "Zip":
-            raise InvalidParameterValueException("The local runtime runs Zip packages only, not images.")
-        if not isinstance(runtime, str) or not runtime:
-            raise InvalidParameterValueException(_MANDATORY)
-        if not runtime.startswith("python3."):
-            raise InvalidParameterValueException(
-                f"The runtime parameter of {runtime} is not supported by the local runtime: "
-                "it runs python3.x only."
-            )
-        handler = request.get("Handler")
-        if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
-            raise InvalidParameterValueException(_MANDATORY)
-        timeout = request.get("Timeout", 3)
-        if not isinstance(timeout, int) or not 1 <= timeout <= 900:
-            raise ValidationException(
-                f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
-                "constraint: Member must have value greater than or equal to 1"
-                if isinstance(timeout, int) and timeout < 1
-                else f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy "
-                "constraint: Member must have value less than or equal to 900"
-            )
-        memory = request.get("MemorySize", 128)
-        if not isinstance(memory, int) or not 128 <= memory <= 10240:
-            raise ValidationException(
-                f"1 validation error detected: Value '{memory}' at 'memorySize' failed to satisfy "
-                "constraint: Member must have value "
-                + (
-                    "greater than or equal to 128"
-                    if isinstance(memory, int) and memory < 128
-                    else "less than or equal to 10240"
-                )
-            )
-        variables = (request.get("Environment") or {}).get("Variables") or {}
-        if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
-            raise InvalidParameterValueException("Environment variables must be strings.")
-        reserved = sorted(k for k in variables if k in RESERVED_KEYS)
-        if reserved:
-            raise InvalidParameterValueException(
-                "Lambda was unable to configure your environment variables because the environment "
-                "variables you have provided contains reserved keys that are currently not supported "
-                f"for modification. Reserved keys used in this request: {', '.join(reserved)}"
-            )
+        fields = settings(request, create=True)
         code = request.get("Code")
         if not isinstance(code, dict):
             raise InvalidParameterValueException("Please provide a source for function code.")
         unpacked = await asyncio.to_thread(unpack_code, code, name=name, data_dir=self.data_dir)
         if name in self._functions:  # created meanwhile by a concurrent request
             raise ResourceConflictException(f"Function already exist: {name}")
-        log_group = ((request.get("LoggingConfig") or {}).get("LogGroup")) or ""
         config = FunctionConfig(
             name=name,
             arn=function_arn(name),
-            handler=handler,
-            runtime=runtime,
             code_dir=unpacked.code_dir,
-            timeout_s=float(timeout),
-            memory_mb=memory,
-            environment={str(k): v for k, v in variables.items()},
-            role=str(request.get("Role", "")),
-            log_group=log_group,
-            description=str(request.get("Description", "")),
             code_sha256=unpacked.sha256,
             code_size=unpacked.size,
-            last_modified=_last_modified(),
+            last_modified=last_modified(),
+            **fields,
         )
-        self._functions[name] = config
         self._persisted.add(name)
-        if self.store is not None:
-            text = config.to_json()
+        await self._save(config)
+        return configuration(config)
+
+    async def update_function_code(self, request: dict[str, Any]) -> dict[str, Any]:
+        """UpdateFunctionCode (``ZipFile``, or the local ``S3Bucket``/``S3Key`` folder); warm workers end,
+        the next invoke runs the new code."""
+        config = self.get(str(request.get("FunctionName", "")))
+        code = {k: request[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in request}
+        unpacked = await asyncio.to_thread(unpack_code, code, name=config.name, data_dir=self.data_dir)
+        updated = dataclasses.replace(
+            config,
+            code_dir=unpacked.code_dir,
+            code_sha256=unpacked.sha256,
+            code_size=unpacked.size,
+            last_modified=last_modified(),
+        )
+        await self._save(updated)
+        return configuration(updated)
+
+    async def update_function_configuration(self, request: dict[str, Any]) -> dict[str, Any]:
+        """UpdateFunctionConfiguration (Handler, Runtime, Timeout, MemorySize, Environment, Role,
+        Description, LoggingConfig); warm workers end, the next invoke uses the new settings."""
+        config = self.get(str(request.get("FunctionName", "")))
+        updated = dataclasses.replace(
+            config, last_modified=last_modified(), **settings(request, create=False)
+        )
+        await self._save(updated)
+        return configuration(updated)
+
+    async def _save(self, config: FunctionConfig) -> None:
+        """Make ``config`` current (ending the old one's workers) and persist it if API-made."""
+        self._functions[config.name] = config
+        self._retire_pool(config.name)
+        if self.store is not None and config.name in self._persisted:
+            name, text = config.name, config.to_json()
             await self.store.write(
                 lambda db: db.execute(
                     "INSERT OR REPLACE INTO lambda_functions (name, config) VALUES (?, ?)", (name, text)
                 )
             )
-        return configuration(config)
 
     async def get_function(self, request: dict[str, Any]) -> dict[str, Any]:
         """GetFunction: ``{"Configuration", "Code"}``."""
