@@ -20,11 +20,11 @@ class Synthesized:
     template_file: Path
     assembly_dir: Path
 
-    def resources(self, type_: str) -> dict[str, dict[str, Any]]:
+    def resources(self, type_: str) -> dict[str, Any]:
         """The template's resources of one type, by logical id."""
-        return self.template.find_resources(type_)
+        return dict(self.template.find_resources(type_))
 
-    def only(self, type_: str) -> tuple[str, dict[str, Any]]:
+    def only(self, type_: str) -> tuple[str, Any]:
         """The one resource of ``type_`` (logical id, resource); fails if there are more or none."""
         found = self.resources(type_)
         assert len(found) == 1, f"expected one {type_}, found {sorted(found)}"

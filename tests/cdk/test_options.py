@@ -13,7 +13,7 @@ from asyncgate.cdk import AsyncResponse, AsyncWorkflowApi, StartMode, Workflow, 
 from tests.cdk.synthesized import OWN_DEFINITION, Synthesized, flatten
 
 
-def _integration(stack: Synthesized) -> dict[str, Any]:
+def _integration(stack: Synthesized) -> Any:
     return stack.only("AWS::ApiGateway::Method")[1]["Properties"]["Integration"]
 
 

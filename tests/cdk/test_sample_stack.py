@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.cdk.synthesized import Synthesized, flatten
 
 
-def _start_method(sample: Synthesized) -> dict[str, Any]:
+def _start_method(sample: Synthesized) -> Any:
     _, method = sample.only("AWS::ApiGateway::Method")
     return method["Properties"]
 
@@ -157,8 +159,8 @@ def test_log_groups_are_removed_with_the_stack(sample: Synthesized) -> None:
         assert log_group["DeletionPolicy"] == "Delete"
 
 
-def test_handler_prints_the_event(capsys: Any) -> None:
+def test_handler_prints_the_event(capsys: pytest.CaptureFixture[str]) -> None:
     from asyncgate.functions.processor.handler import handler
 
-    assert handler({"hello": "world"}, None) is None
+    handler({"hello": "world"}, None)
     assert capsys.readouterr().out == "Printing out the event {'hello': 'world'}\n"
