@@ -24,33 +24,20 @@ Measured on a 2-CPU box (Python 3.11): a warm invoke of ``return event`` takes ~
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import secrets
-import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from asyncgate.local.lambdas import report
 from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult
-from asyncgate.local.lambdas.worker import HEAD, MARK, pack
+from asyncgate.local.lambdas.sandbox import Worker, WorkerDiedError, mb, now_ms
 
-__all__ = ["LogSink", "Pool", "Worker"]
+__all__ = ["LogSink", "Pool"]
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 #: Lambda gives on-demand initialization 10 s of its own, apart from the function's timeout.
 INIT_TIMEOUT_S = 10.0
-#: How long to wait for a worker's last log lines once it answered or died.
-_DRAIN_S = 2.0
-_CHUNK = 1 << 16
-#: CloudWatch Logs caps an event at 256 KB; longer "lines" are cut there.
-_MAX_LINE = 256 * 1024
 _TAIL_BYTES = 4096
 
 
@@ -58,177 +45,6 @@ class LogSink(Protocol):
     """Where invocation logs go: ``asyncgate.local.logs.Logs`` satisfies it."""
 
     def put(self, group: str, stream: str, events: Iterable[tuple[int, str]]) -> None: ...
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    ok: bool
-    payload: bytes
-    mem_kb: int
-
-
-class WorkerDiedError(Exception):
-    """The worker process ended (or closed its pipes) before answering."""
-
-
-class Worker:
-    """One warm worker process: a Lambda execution environment."""
-
-    def __init__(self, proc: asyncio.subprocess.Process, token: str, stream: str) -> None:
-        self.proc = proc
-        self.stream = stream
-        self.events: list[tuple[int, str]] = []
-        self.max_memory_mb = 0
-        self._mark = (MARK + token).encode()
-        self._ended = asyncio.Event()
-        self._eof = asyncio.Event()
-        self._reader = asyncio.get_running_loop().create_task(self._read_logs())
-
-    @classmethod
-    async def spawn(cls, env: dict[str, str], cwd: Path, stream: str) -> Worker:
-        """Start ``python -I -B worker.py`` with exactly ``env``; returns before the handler is imported.
-
-        ``-I``: no PYTHON* variables, no user site, no script folder on ``sys.path``. ``-B``: no
-        ``__pycache__`` written into the code folder (read-only ``/var/task`` in Lambda; and a
-        ``__pycache__`` in a CDK asset source would change the asset's hash)."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-I",
-            "-B",
-            "-u",
-            str(WORKER_SCRIPT),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            env=env,
-            cwd=str(cwd),
-            start_new_session=True,
-        )
-        token = secrets.token_hex(8)
-        worker = cls(proc, token, stream)
-        assert proc.stdin is not None
-        proc.stdin.write(pack({"token": token}))
-        return worker
-
-    # -- log pipe -----------------------------------------------------------------------------------
-    async def _read_logs(self) -> None:
-        stream = self.proc.stderr
-        assert stream is not None
-        pending = b""
-        try:
-            while True:
-                chunk = await stream.read(_CHUNK)
-                if not chunk:
-                    break
-                pending += chunk
-                if b"\n" in chunk:
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        self._line(line)
-                while len(pending) > _MAX_LINE:
-                    self._line(pending[:_MAX_LINE])
-                    pending = pending[_MAX_LINE:]
-            if pending:
-                self._line(pending)
-        finally:
-            self._eof.set()
-            self._ended.set()
-
-    def _line(self, line: bytes) -> None:
-        at = line.find(self._mark)
-        if at < 0:
-            self.events.append((_now_ms(), line.decode("utf-8", "replace")))
-            return
-        if at > 0:
-            self.events.append((_now_ms(), line[:at].decode("utf-8", "replace")))
-        rest = line[at + len(self._mark) :]
-        if rest[:1] == b"E":
-            try:
-                message = json.loads(rest[1:])
-            except ValueError:
-                message = rest[1:].decode("utf-8", "replace")
-            self.events.append((_now_ms(), str(message)))
-        elif rest[:1] == b"Z":
-            self._ended.set()
-
-    def take_events(self) -> list[tuple[int, str]]:
-        """The log events gathered since the last call."""
-        events, self.events = self.events, []
-        return events
-
-    # -- protocol -----------------------------------------------------------------------------------
-    async def _read_frame(self) -> tuple[dict[str, Any], bytes]:
-        stream = self.proc.stdout
-        assert stream is not None
-        try:
-            head_len, body_len = HEAD.unpack(await stream.readexactly(HEAD.size))
-            data = await stream.readexactly(head_len + body_len)
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise WorkerDiedError from exc
-        return json.loads(data[:head_len]), data[head_len:]
-
-    async def _wait_end(self) -> None:
-        await self._ended.wait()
-        self._ended.clear()
-
-    async def init(self) -> tuple[dict[str, Any], bytes]:
-        """Wait for the worker to import the handler: ``({"ready": True, "init_ms"}, b"")`` or the init
-        error (``{"init_error": True}``, error document). Raises ``WorkerDiedError``."""
-        header, body = await self._read_frame()
-        await self._wait_end()
-        if "mem_kb" in header:
-            self.max_memory_mb = _mb(header["mem_kb"])
-        return header, body
-
-    async def call(self, request_id: str, deadline_ms: int, arn: str, payload: bytes) -> _Answer:
-        """Run one invocation; raises ``WorkerDiedError``. The caller bounds it with the timeout."""
-        stdin = self.proc.stdin
-        assert stdin is not None
-        try:
-            stdin.write(pack({"id": request_id, "deadline_ms": deadline_ms, "arn": arn}, payload))
-            if stdin.transport.get_write_buffer_size() > _CHUNK:
-                await stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            raise WorkerDiedError from exc
-        header, body = await self._read_frame()
-        await self._wait_end()
-        mem_kb = int(header.get("mem_kb", 0))
-        self.max_memory_mb = _mb(mem_kb)
-        return _Answer(bool(header.get("ok")), body, mem_kb)
-
-    async def kill(self) -> int | None:
-        """End the worker and its children; returns its exit code once its log pipe is drained."""
-        # Signals go straight to the pid/group: Popen.kill() would poll() first and so reap the child
-        # behind asyncio's child watcher, which then reports exit status 255.
-        if self.proc.returncode is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(self.proc.pid, signal.SIGKILL)
-        return await self.finished()
-
-    async def finished(self) -> int | None:
-        """Wait for the process to end and its log pipe to drain; returns the exit code."""
-        code = await self.proc.wait()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_DRAIN_S):
-                await self._eof.wait()
-        if not self._reader.done():
-            self._reader.cancel()
-        return code
-
-    @property
-    def alive(self) -> bool:
-        return self.proc.returncode is None and not self._eof.is_set()
-
-
-def _mb(kb: int) -> int:
-    return max(1, -(-int(kb) // 1024))
 
 
 def _tail(events: list[tuple[int, str]]) -> str:
@@ -339,7 +155,7 @@ class Pool:
                 self._free_slot()
                 raise
             self._workers.add(worker)
-            events.append((_now_ms(), _init_start(config)))
+            events.append((now_ms(), _init_start(config)))
             try:
                 failed = await self._init(worker, request_id, events, spawned)
             except BaseException:
@@ -361,7 +177,7 @@ class Pool:
         except (TimeoutError, WorkerDiedError) as exc:
             code = await worker.kill()
             events += worker.take_events()
-            events.append((_now_ms(), report.start_line(request_id)))
+            events.append((now_ms(), report.start_line(request_id)))
             duration = (time.perf_counter() - started) * 1000
             if isinstance(exc, TimeoutError):
                 payload = report.timeout_error(request_id, INIT_TIMEOUT_S)
@@ -373,7 +189,7 @@ class Pool:
         if header.get("init_error"):
             await worker.kill()
             events += worker.take_events()
-            events.append((_now_ms(), report.start_line(request_id)))
+            events.append((now_ms(), report.start_line(request_id)))
             duration = (time.perf_counter() - started) * 1000
             error_type = json.loads(body).get("errorType")
             return self._finish_failed(worker, request_id, events, body, duration, "error", error_type)
@@ -390,7 +206,7 @@ class Pool:
         error_type: str | None,
     ) -> InvokeResult:
         config = self.config
-        now = _now_ms()
+        now = now_ms()
         events.append((now, report.end_line(request_id)))
         events.append(
             (
@@ -421,7 +237,7 @@ class Pool:
     ) -> InvokeResult:
         config = self.config
         events += worker.take_events()
-        start_ms = _now_ms()
+        start_ms = now_ms()
         events.append((start_ms, report.start_line(request_id)))
         started = time.perf_counter()
         deadline_ms = start_ms + int(config.timeout_s * 1000)
@@ -443,7 +259,7 @@ class Pool:
         if failure is not None:
             code = await worker.kill()
             events += worker.take_events()
-            now = _now_ms()
+            now = now_ms()
             events.append((now, report.end_line(request_id)))
             if failure == "timeout":
                 result_payload = report.timeout_error(request_id, config.timeout_s)
@@ -482,7 +298,7 @@ class Pool:
         if len(body) > report.MAX_RESPONSE_BYTES:
             body = report.response_too_large(len(body))
             function_error = "Unhandled"
-        now = _now_ms()
+        now = now_ms()
         events.append((now, report.end_line(request_id)))
         events.append(
             (
@@ -491,7 +307,7 @@ class Pool:
                     request_id,
                     duration_ms=duration,
                     memory_mb=config.memory_mb,
-                    max_memory_mb=_mb(answer.mem_kb),
+                    max_memory_mb=mb(answer.mem_kb),
                     init_ms=init_ms,
                 ),
             )
