@@ -3,15 +3,16 @@
 Why a plain subprocess running this file, not ``multiprocessing``: a ``spawn``-ed multiprocessing child
 re-imports the parent's ``__main__`` and unpickles through the parent's modules, so a worker would load
 the server (starlette, the engine, ...) before the handler; ``fork`` would copy the server's threads,
-SQLite connections and event loop. ``python -I worker.py`` starts in ~20 ms, imports only the stdlib,
+SQLite connections and event loop. ``python -I worker.py`` starts in ~30 ms, imports only the stdlib,
 gets exactly the environment we hand it, and ``sys.path`` is ``[code_dir, <stdlib and site-packages>]``
 as in Lambda (``/var/task`` first; boto3 stays importable as Lambda's runtime provides it).
 
-This module is also imported by the server (``pool.py``) for the frame format and the marker, so it must
-keep importing nothing beyond the stdlib, and run nothing at import time.
+The server imports this module too (``sandbox.py``: the frame format and the marker), so it must keep
+importing nothing beyond the stdlib, and run nothing at import time.
 
-Wire, over the child's stdin/stdout (the *protocol* pipes; file descriptors 0 and 1 are re-pointed at the
-log pipe right at start, so a handler's ``print`` and C-level writes never touch the protocol):
+Wire, over the child's stdin/stdout (the *protocol* pipes, kept on private dups: right at start fd 0 is
+re-pointed at /dev/null and fd 1 at the log pipe, so a handler's ``print``, ``input()`` and C-level writes
+never touch the protocol):
 
     frame  := HEAD(">II": header_len, body_len) + header (UTF-8 JSON) + body (raw bytes)
     parent -> child: {"token": str}                         once, first
