@@ -2,7 +2,8 @@
 
 The seed builds it with ``GoFunction``; here it is plain Python, so the asset is the handler folder
 itself and needs no bundling (no Docker, no toolchain at synth time). ``__pycache__`` is excluded from
-the asset because it changes the asset hash on every local run without changing the code.
+the asset because it changes the asset hash on every local run without changing the code, and so is
+the ``__init__.py`` that only makes the folder part of the installed package.
 
 The function gets its own log group and a role that may write to that group only, instead of the
 AWS managed ``AWSLambdaBasicExecutionRole``, which lets it create and write any log group.
@@ -24,6 +25,7 @@ __all__ = ["PROCESSOR_CODE_DIR", "ProcessorFunction"]
 
 #: The folder deployed as the function's code (``handler.handler``).
 PROCESSOR_CODE_DIR = Path(__file__).resolve().parent.parent / "functions" / "processor"
+_NOT_CODE = ["__pycache__", "*.pyc", "__init__.py"]
 
 
 class ProcessorFunction(Construct):
@@ -73,7 +75,7 @@ class ProcessorFunction(Construct):
             function_name=function_name,
             runtime=runtime,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(PROCESSOR_CODE_DIR), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(PROCESSOR_CODE_DIR), exclude=_NOT_CODE),
             timeout=timeout or Duration.seconds(30),
             role=role,
             log_group=self._log_group,
