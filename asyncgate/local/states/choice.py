@@ -211,6 +211,14 @@ def _timestamps(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     return test
 
 
+def _timestamp_vs_parsed(op: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def test(a: Any, parsed: Any) -> bool:
+        ta = parse_timestamp(a)
+        return ta is not None and bool(op(ta, parsed))
+
+    return test
+
+
 def _is_str(v: Any) -> bool:
     return isinstance(v, str)
 
@@ -359,4 +367,6 @@ def _compile(rule: Any, at: str) -> ChoiceRule:
             else f"Expected value of type: {kind}",
             where,
         )
+    if kind == "TIMESTAMP":  # parse the literal once
+        return _Compare(variable, _timestamp_vs_parsed(_ORDER[op[9:]]), parse_timestamp(operand), None)
     return _Compare(variable, test, operand, None)

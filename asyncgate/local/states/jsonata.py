@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,9 +159,15 @@ class JsonataExpr:
     text: str
     field: str | None
     _compiled: Any
+    #: ``$states.input.a.b`` / ``$name.a``: (root, field names), read without jsonata (~1 µs, not ~30)
+    _fast: tuple[str, tuple[str, ...]] | None = None
 
     def evaluate(self, scope: Scope, *, allow_undefined: bool = False) -> Any:
         """The value; StatesError(States.QueryEvaluationError) on errors and (unless allowed) undefined."""
+        if self._fast is not None:
+            value = _lookup(self._fast, scope)
+            if value is not _FALLBACK:
+                return self._finish(value, allow_undefined)
         states: dict[str, Any] = {"input": scope.input, "context": scope.context}
         if scope.result is not None:
             states["result"] = scope.result
@@ -182,6 +189,9 @@ class JsonataExpr:
             ) from None
         except Exception as exc:  # jsonata-python's own failures (e.g. ZeroDivisionError)
             raise query_error(f"{self._where()} threw an error during evaluation. {exc}") from None
+        return self._finish(raw, allow_undefined)
+
+    def _finish(self, raw: Any, allow_undefined: bool) -> Any:
         if raw is None:
             if allow_undefined:
                 return UNDEFINED
@@ -200,6 +210,43 @@ class JsonataExpr:
         if self.field is None:
             return f"The JSONata expression '{self.text}'"
         return f"The JSONata expression '{self.text}' specified for the field '{self.field}'"
+
+
+_FALLBACK: Any = object()
+_SIMPLE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)((?:\.[A-Za-z_][A-Za-z0-9_]*)*)")
+
+
+def _lookup(fast: tuple[str, tuple[str, ...]], scope: Scope) -> Any:
+    """A simple path read directly: None for undefined, _FALLBACK when jsonata must decide (arrays)."""
+    root, names = fast
+    if root == "states":
+        if not names:
+            return _FALLBACK
+        first, names = names[0], names[1:]
+        if first == "input":
+            cur = scope.input
+        elif first == "context":
+            cur = scope.context
+        elif first == "result" and scope.result is not None:
+            cur = scope.result
+        elif first == "errorOutput" and scope.error_output is not None:
+            cur = scope.error_output
+        else:
+            return None
+    else:
+        if root not in scope.variables:
+            return _FALLBACK  # a function name, or jsonata's own binding
+        cur = scope.variables[root]
+    for name in names:
+        if type(cur) is dict:
+            if name not in cur:
+                return None
+            cur = cur[name]
+        elif type(cur) is list:
+            return _FALLBACK  # jsonata maps a path over arrays
+        else:
+            return None
+    return Utils.NULL_VALUE if cur is None else cur
 
 
 @lru_cache(maxsize=2048)
@@ -221,7 +268,9 @@ def compile_jsonata(text: str, field: str | None = None) -> JsonataExpr:
 
     Compiled expressions are cached by text, so compiling the same text for many fields is cheap.
     """
-    return JsonataExpr(text, field, _parse_expr(text))
+    m = _SIMPLE.fullmatch(text.strip())
+    fast = (m.group(1), tuple(m.group(2).split(".")[1:])) if m else None
+    return JsonataExpr(text, field, _parse_expr(text), fast)
 
 
 def _strip(value: str) -> str:

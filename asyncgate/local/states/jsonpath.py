@@ -95,6 +95,8 @@ class JsonPath:
     normalized: str
     #: only fields and indices: usable as a ResultPath (a Reference Path in the spec)
     is_reference: bool
+    #: for reference paths, ``(is_field, key)`` per step: the ~0.5 µs lookup loop
+    fast_steps: tuple[tuple[bool, Any], ...] | None = None
 
     def resolve(self, scope: Scope) -> Any:
         """Evaluate against the document the path's root names (input, context or a variable)."""
@@ -124,6 +126,22 @@ class JsonPath:
         return True
 
     def _get_definite(self, doc: Any) -> Any:
+        steps = self.fast_steps
+        if steps is None:
+            return self._walk_definite(doc)
+        cur = doc
+        for is_field, key in steps:
+            if is_field:
+                if type(cur) is dict and key in cur:
+                    cur = cur[key]
+                    continue
+            elif type(cur) is list and -len(cur) <= key < len(cur):
+                cur = cur[key]
+                continue
+            return self._walk_definite(doc)  # raises with Jayway's explanation
+        return cur
+
+    def _walk_definite(self, doc: Any) -> Any:
         cur = doc
         done = "$"
         last = len(self.segments) - 1
@@ -241,7 +259,8 @@ def compile_path(text: str) -> JsonPath:
     definite = all(s[0] in DEFINITE or (s[0] == "names" and i == len(segs) - 1) for i, s in enumerate(segs))
     reference = all(s[0] in ("field", "index") for s in segs)
     normalized = "$" + "".join(fragment(s) for s in segs)
-    return JsonPath(text, root, variable, tuple(segs), definite, normalized, reference)
+    fast = tuple((s[0] == "field", s[1]) for s in segs) if reference else None
+    return JsonPath(text, root, variable, tuple(segs), definite, normalized, reference, fast)
 
 
 def split_variable_path(text: str) -> tuple[str, JsonPath]:

@@ -238,14 +238,29 @@ class _Operand:
     kind: str  # "@", "$", "lit"
     segments: tuple[Segment, ...] = ()
     value: Any = None
+    #: ``@.a.b`` style operands (fields only): looked up directly, without the generic walk
+    fields: tuple[str, ...] | None = None
+    definite: bool = True
 
     def value_in(self, item: Any, root: Any) -> Any:
         if self.kind == "lit":
             return self.value
-        hits = list(walk(self.segments, 0, item if self.kind == "@" else root, root))
-        if all(s[0] in DEFINITE for s in self.segments):
+        cur = item if self.kind == "@" else root
+        if self.fields is not None:
+            for name in self.fields:
+                if type(cur) is not dict or name not in cur:
+                    return _MISSING
+                cur = cur[name]
+            return cur
+        hits = list(walk(self.segments, 0, cur, root))
+        if self.definite:
             return hits[0] if hits else _MISSING
         return hits
+
+
+def _path_operand(kind: str, segments: tuple[Segment, ...]) -> _Operand:
+    fields = tuple(s[1] for s in segments) if all(s[0] == "field" for s in segments) else None
+    return _Operand(kind, segments, None, fields, all(s[0] in DEFINITE for s in segments))
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +378,7 @@ def _operand(text: str, pos: int) -> tuple[_Operand, int]:
     ch = text[pos]
     if ch in "@$":
         segs, pos = parse_segments(text, pos + 1, _FILTER_STOP)
-        return _Operand(ch, tuple(segs)), pos
+        return _path_operand(ch, tuple(segs)), pos
     if ch in "'\"":
         value, pos = _quoted(text, pos)
         return _Operand("lit", value=value), pos
