@@ -38,6 +38,7 @@ CONTRACT (implemented in ``service.py``; consumed by the states engine, the gate
         def functions(self) -> list[FunctionConfig]                  # every registered one, by name
         async def invoke(self, name_or_arn: str, payload: bytes, *,
                          invocation_type: str = "RequestResponse") -> InvokeResult
+        async def start(self) -> None                                # no-op (loading is in __init__)
         async def close(self) -> None                                # stops every worker
         # Lambda API methods (AWS JSON shapes in and out; used by api/lambda_api.py):
         async def create_function / get_function / get_function_configuration / list_functions /

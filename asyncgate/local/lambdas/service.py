@@ -360,6 +360,11 @@ class LambdaService:
         return {}
 
     # -- lifecycle -----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Nothing left to do: API-created functions were reloaded by the constructor, and workers
+        start on the first invoke (as Lambda's on-demand environments). Kept so the runtime can start
+        every service alike."""
+
     async def close(self) -> None:
         """Stop every worker and background invocation."""
         self._closed = True
