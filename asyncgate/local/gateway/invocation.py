@@ -103,6 +103,9 @@ class Invocation:
     integration_body: bytes = b""
     result: IntegrationResult | None = None
     response: IntegrationResponse | None = None
+    resource_path: str = ""
+    #: proxy integrations answer the client directly, bypassing integration responses
+    proxy_response: GatewayResponse | None = None
 
     def template_variables(self, payload: bytes) -> dict[str, Any]:
         """``$input`` over ``payload``, with ``$util``, ``$context`` and ``$stageVariables``."""
@@ -120,6 +123,7 @@ class Invocation:
         """Fill ``params``, ``$context`` and ``$stageVariables`` once the method is known."""
         req = self.request
         assert self.api is not None and self.stage is not None and self.method is not None
+        self.resource_path = resource_path
         headers = {k: v for k, v in req.headers}
         self.params = Params(path_params, req.query_params(), headers)
         identity = OpaqueMap(
@@ -165,3 +169,10 @@ class Invocation:
         }
         self.context = ContextMap(visible, hidden)
         self.stage_variables = JavaMap(self.stage.variables)
+
+    def request_context(self) -> dict[str, Any]:
+        """``requestContext`` of a Lambda proxy event: ``$context`` without the template-only parts."""
+        assert self.context is not None
+        skip = ("requestOverride", "responseOverride")
+        out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.context.items() if k not in skip}
+        return out

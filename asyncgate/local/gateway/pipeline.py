@@ -21,14 +21,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from urllib.parse import parse_qsl
 
-from .integrations.aws import AwsCaller, IntegrationRequest, IntegrationResult, call_aws
+from ..errors import AwsError
+from .integrations.aws import AwsCaller, IntegrationResult, call_aws
 from .integrations.http import HttpCaller, expand_uri
+from .integrations.lambdas import (
+    LambdaInvoker,
+    MalformedProxyAnswer,
+    function_from_uri,
+    invoke_custom,
+    parse_proxy_answer,
+    proxy_event,
+)
 from .integrations.mock import call_mock
 from .invocation import GatewayRequest, GatewayResponse, Invocation, new_ids
 from .mapping import InvalidBody
-from .model import IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
+from .model import Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
+from .parameters import integration_request, response_headers
 from .responses import GatewayResponseType
 from .routing import RouteMiss
 from .selection import NO_MATCH_MESSAGE, select_response
@@ -42,6 +52,10 @@ LOG = logging.getLogger(__name__)
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 Stage = Callable[[Invocation], Awaitable[GatewayResponse | None]]
+
+_HOP_BY_HOP = frozenset(
+    {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "content-length"}
+)
 
 
 class _Fail(Exception):  # noqa: N818 - control flow inside the pipeline only
@@ -66,9 +80,11 @@ class Gateway:
        passthrough behaviour (415), rendered with ``$input``/``$util``/``$context``/``$stageVariables``
        (400 when the template reads a body that is not JSON; 500 when the template fails); request
        parameters and ``$context.requestOverride`` give the integration's headers, query and path.
-    4. ``_integrate``: AWS (the AwsCaller), MOCK or HTTP, within the integration timeout (504).
-    5. ``_map_response``: integration response by selection pattern (500 when none), its template
-       over the integration's body, response parameters and ``$context.responseOverride``.
+    4. ``_integrate``: AWS (the AwsCaller; Lambda functions through ``lambdas``), MOCK, HTTP, or the
+       proxies (AWS_PROXY to Lambda, HTTP_PROXY), within the integration timeout (504).
+    5. ``_map_response``: a proxy's answer as is; else the integration response by selection pattern
+       (status code; a Lambda's error message) (500 when none), its template over the integration's
+       body, response parameters and ``$context.responseOverride``.
 
     Every response gets ``x-amzn-RequestId``, ``x-amz-apigw-id`` and ``X-Amzn-Trace-Id``. Nothing
     escapes ``handle``: an unexpected error is logged and answered 500 Internal server error.
@@ -79,7 +95,7 @@ class Gateway:
         apis: Iterable[RestApi],
         *,
         aws: AwsCaller | None,
-        lambdas: Any = None,
+        lambdas: LambdaInvoker | None = None,
         http: HttpCaller | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -135,7 +151,8 @@ class Gateway:
         assert inv.method is not None
         integration = inv.method.integration
         if integration.type in (IntegrationType.AWS_PROXY, IntegrationType.HTTP_PROXY):
-            raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="proxy integrations not supported")
+            inv.integration_body = inv.request.body  # proxies take the request as it came
+            return
         content_type = _media_type(inv.request.header("Content-Type")) or "application/json"
         template = integration.request_templates.get(content_type)
         if template is None:
@@ -154,44 +171,107 @@ class Gateway:
         if integration.type is IntegrationType.MOCK:
             inv.result = call_mock(inv.integration_body)
             return
-        call = self._integration_request(inv)
+        try:
+            pending = self._call(inv, integration)
+            inv.result = await asyncio.wait_for(pending, integration.timeout_ms / 1000)
+        except TimeoutError as exc:
+            raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
+        except (OSError, ValueError, AwsError) as exc:
+            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=f"integration failed: {exc}") from exc
+        if integration.type is IntegrationType.AWS_PROXY:
+            inv.proxy_response = self._proxy_answer(inv.result)
+        elif integration.type is IntegrationType.HTTP_PROXY:
+            result = inv.result
+            inv.proxy_response = GatewayResponse(result.status, list(result.headers.items()), result.body)
+
+    def _call(self, inv: Invocation, integration: Integration) -> Awaitable[IntegrationResult]:
+        """The awaitable that calls the back end (not awaited here: the timeout wraps it)."""
+        function = function_from_uri(integration.uri)
+        if integration.type is IntegrationType.AWS_PROXY:
+            if self._lambdas is None or function is None:
+                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no Lambda function to proxy to")
+            return self._invoke_proxy(inv, function)
+        if integration.type is IntegrationType.HTTP_PROXY:
+            if self._http is None:
+                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
+            assert inv.params is not None
+            url = expand_uri(integration.uri, inv.params.path)
+            if inv.request.query_string:
+                url += ("&" if "?" in url else "?") + inv.request.query_string
+            headers = {k: v for k, v in inv.request.headers if k.lower() not in _HOP_BY_HOP}
+            return self._http.request(
+                method=inv.request.method, url=url, headers=headers, body=inv.request.body
+            )
+        if integration.type is IntegrationType.AWS and function is not None and self._lambdas is not None:
+            return invoke_custom(self._lambdas, function, inv.integration_body)
+        call = integration_request(inv, integration.request_parameters)
         if integration.type is IntegrationType.AWS:
             if self._aws is None:
                 raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no AWS caller configured")
-            pending: Awaitable[IntegrationResult] = call_aws(
+            return call_aws(
                 self._aws,
                 service=integration.service,
                 action=integration.action,
                 credentials=integration.credentials,
                 request=call,
             )
-        else:  # HTTP
-            if self._http is None:
-                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
-            pending = self._http.request(
-                method=integration.http_method,
-                url=expand_uri(integration.uri, call.path, call.query),
-                headers=call.headers,
-                body=call.body,
-            )
+        if self._http is None:
+            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
+        return self._http.request(
+            method=integration.http_method,
+            url=expand_uri(integration.uri, call.path, call.query),
+            headers=call.headers,
+            body=call.body,
+        )
+
+    async def _invoke_proxy(self, inv: Invocation, function: str) -> IntegrationResult:
+        assert self._lambdas is not None and inv.params is not None and inv.stage_variables is not None
+        req = inv.request
+        event = proxy_event(
+            resource=inv.resource_path,
+            path=req.path,
+            method=req.method.upper(),
+            headers=list(req.headers),
+            query=parse_qsl(req.query_string, keep_blank_values=True),
+            path_params=inv.params.path,
+            stage_variables=inv.stage_variables,
+            request_context=inv.request_context(),
+            body=req.body,
+        )
+        result = await self._lambdas.invoke(function, event)
+        if result.function_error is not None:
+            return IntegrationResult(502, {}, result.payload, lambda_error="")
+        return IntegrationResult(200, {}, result.payload)
+
+    def _proxy_answer(self, result: IntegrationResult) -> GatewayResponse:
+        if result.lambda_error is not None:
+            raise _Fail(GatewayResponseType.BAD_GATEWAY, log="Lambda proxy function failed")
         try:
-            inv.result = await asyncio.wait_for(pending, integration.timeout_ms / 1000)
-        except TimeoutError as exc:
-            raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
-        except (OSError, ValueError) as exc:
-            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=f"integration failed: {exc}") from exc
+            status, headers, body = parse_proxy_answer(result.body)
+        except MalformedProxyAnswer as exc:
+            raise _Fail(GatewayResponseType.BAD_GATEWAY, log="Malformed Lambda proxy response") from exc
+        if not any(k.lower() == "content-type" for k, _ in headers):
+            headers.insert(0, ("Content-Type", "application/json"))
+        return GatewayResponse(status, headers, body)
 
     async def _map_response(self, inv: Invocation) -> GatewayResponse:
+        if inv.proxy_response is not None:
+            return inv.proxy_response
         assert inv.method is not None and inv.result is not None and inv.context is not None
         result = inv.result
-        response = select_response(inv.method.integration, str(result.status))
+        integration = inv.method.integration
+        if result.lambda_error is None and function_from_uri(integration.uri) is not None:
+            response = integration.default_response  # a Lambda success takes the default response
+        else:
+            value = result.lambda_error if result.lambda_error is not None else str(result.status)
+            response = select_response(integration, value)
         if response is None:
             raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=NO_MATCH_MESSAGE)
         inv.response = response
         template = _response_template(response, inv.request.header("Accept"))
         body = self._render(inv, template, result.body, request_side=False) if template else result.body
         headers = {"Content-Type": "application/json"}
-        headers.update(_response_parameters(response, result))
+        headers.update(response_headers(response.parameters, result))
         override = inv.context["responseOverride"]
         for name, value in override["header"].items():
             headers[str(name)] = "" if value is None else str(value)
@@ -222,23 +302,6 @@ class Gateway:
             raise _Fail(
                 GatewayResponseType.INTEGRATION_FAILURE, log=f"Unable to transform {side}: {exc}"
             ) from exc
-
-    def _integration_request(self, inv: Invocation) -> IntegrationRequest:
-        assert inv.method is not None and inv.context is not None and inv.params is not None
-        headers: dict[str, str] = {}
-        query: dict[str, str] = {}
-        path: dict[str, str] = {}
-        targets = {"header": headers, "querystring": query, "path": path}
-        for dest, source in inv.method.integration.request_parameters.items():
-            kind, _, name = dest.removeprefix("integration.request.").partition(".")
-            value = _parameter_value(inv, source)
-            if kind in targets and value is not None:
-                targets[kind][name] = value
-        override = inv.context["requestOverride"]
-        for kind, target in targets.items():
-            for name, value in override[kind].items():
-                target[str(name)] = "" if value is None else str(value)
-        return IntegrationRequest(inv.integration_body, headers, query, path)
 
     def _finish(self, inv: Invocation, response: GatewayResponse) -> GatewayResponse:
         headers = list(response.headers)
@@ -271,42 +334,3 @@ def _response_template(response: IntegrationResponse, accept: str | None) -> Tem
         if found is not None:
             return found
     return templates.get("application/json") or next(iter(templates.values()))
-
-
-def _response_parameters(response: IntegrationResponse, result: IntegrationResult) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for dest, source in response.parameters.items():
-        if not dest.startswith("method.response.header."):
-            continue
-        name = dest.removeprefix("method.response.header.")
-        if source.startswith("'") and source.endswith("'") and len(source) >= 2:
-            out[name] = source[1:-1]
-        elif source.startswith("integration.response.header."):
-            wanted = source.removeprefix("integration.response.header.").lower()
-            value = next((v for k, v in result.headers.items() if k.lower() == wanted), None)
-            if value is not None:
-                out[name] = value
-        elif source == "integration.response.body":
-            out[name] = result.body.decode("utf-8", errors="replace")
-    return out
-
-
-def _parameter_value(inv: Invocation, source: str) -> str | None:
-    """A request parameter mapping's source: ``'literal'``, ``method.request.*``, ``stageVariables.*``."""
-    assert inv.params is not None and inv.stage_variables is not None and inv.context is not None
-    if len(source) >= 2 and source.startswith("'") and source.endswith("'"):
-        return source[1:-1]
-    if source.startswith("method.request."):
-        kind, _, name = source.removeprefix("method.request.").partition(".")
-        if kind == "header":
-            return inv.request.header(name)
-        table = {"querystring": inv.params.querystring, "path": inv.params.path}.get(kind, {})
-        return table.get(name)
-    if source.startswith("stageVariables."):
-        return inv.stage_variables.get(source.removeprefix("stageVariables."))
-    if source.startswith("context."):
-        value: Any = inv.context
-        for part in source.removeprefix("context.").split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        return None if value is None else str(value)
-    return None

@@ -35,6 +35,8 @@ class GatewayResponseType(Enum):
     #: integration errors, no matching integration response, template failures
     INTEGRATION_FAILURE = (500, "Internal server error", "InternalServerErrorException")
     API_CONFIGURATION_ERROR = (500, "Internal server error", "InternalServerErrorException")
+    #: a Lambda proxy function failed or answered something that is not a proxy response
+    BAD_GATEWAY = (502, "Internal server error", "InternalServerErrorException")
 
     @property
     def status(self) -> int:
@@ -54,6 +56,6 @@ class GatewayResponseType(Enum):
     def body(self, message: str | None = None) -> bytes:
         """The response body; ``message`` replaces the default text."""
         text = message if message is not None else self.message
-        if self.status == 500:
+        if text == "Internal server error":
             return json.dumps({"message": text}).encode()
         return b'{"message":' + json.dumps(text, ensure_ascii=False).encode() + b"}"

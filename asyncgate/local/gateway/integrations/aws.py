@@ -34,6 +34,8 @@ class IntegrationResult:
     status: int
     headers: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
+    #: Lambda custom integrations: the function error's ``errorMessage`` (selection matches it)
+    lambda_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
