@@ -40,6 +40,17 @@ def test_cdk_nag_finds_nothing_unacknowledged(sample: Synthesized) -> None:
     assert report["violations"] == []
 
 
+def test_no_error_or_warning_annotations(sample: Synthesized) -> None:
+    metadata = json.loads(sample.template_file.with_name("AsyncGateSample.metadata.json").read_text())
+    annotations = [
+        (path, entry["type"], entry["data"])
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] in ("aws:cdk:error", "aws:cdk:warning")
+    ]
+    assert annotations == []
+
+
 def test_cdk_nag_acknowledgements_are_the_known_ones_with_reasons(sample: Synthesized) -> None:
     suppressed = _aws_solutions_report(sample)["suppressedViolations"]
     assert {finding["ruleName"] for finding in suppressed} == ACKNOWLEDGED
