@@ -28,7 +28,7 @@ Segment = tuple[Any, ...]
 def fragment(seg: Segment) -> str:
     kind = seg[0]
     if kind == "field":
-        return "['" + seg[1] + "']"
+        return f"['{seg[1]}']"
     if kind == "index":
         return f"[{seg[1]}]"
     if kind == "wild":
@@ -292,12 +292,12 @@ class Filter:
             return isinstance(left, str) and isinstance(right, re.Pattern) and bool(right.fullmatch(left))
         if (_is_num(left) and _is_num(right)) or (isinstance(left, str) and isinstance(right, str)):
             if op == "<":
-                return left < right
+                return bool(left < right)
             if op == "<=":
-                return left <= right
+                return bool(left <= right)
             if op == ">":
-                return left > right
-            return left >= right
+                return bool(left > right)
+            return bool(left >= right)
         return False
 
 
@@ -330,12 +330,12 @@ def _parse_filter(text: str, pos: int) -> tuple[Filter, int]:
 
 
 def _or(text: str, pos: int) -> tuple[Filter, int]:
-    parts = [None]
-    parts[0], pos = _and(text, pos)
+    first, pos = _and(text, pos)
+    parts = [first]
     while text.startswith("||", _skip(text, pos)):
         part, pos = _and(text, _skip(text, pos) + 2)
         parts.append(part)
-    return (parts[0] if len(parts) == 1 else Filter("or", tuple(parts))), pos  # type: ignore[return-value]
+    return (parts[0] if len(parts) == 1 else Filter("or", tuple(parts))), pos
 
 
 def _and(text: str, pos: int) -> tuple[Filter, int]:
@@ -393,9 +393,10 @@ def _operand(text: str, pos: int) -> tuple[_Operand, int]:
             flags_end += 1
         flags = re.IGNORECASE if "i" in text[end + 1 : flags_end] else 0
         return _Operand("lit", value=re.compile(text[pos + 1 : end], flags)), flags_end
-    for word, value in (("true", True), ("false", False), ("null", None)):
+    keywords: tuple[tuple[str, Any], ...] = (("true", True), ("false", False), ("null", None))
+    for word, literal in keywords:
         if text.startswith(word, pos):
-            return _Operand("lit", value=value), pos + len(word)
+            return _Operand("lit", value=literal), pos + len(word)
     m = _NUMBER.match(text, pos)
     if m:
         num = float(m.group()) if m.group(1) or m.group(2) else int(m.group())
