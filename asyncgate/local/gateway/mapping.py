@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import quote_plus, unquote_plus
 
@@ -137,35 +139,34 @@ def escape_javascript(text: str) -> str:
         >>> escape_javascript('a"b\\'c/d\\u00e9\\U0001F600\\x01')
         'a\\\\"b\\\\\\'c\\\\/d\\\\u00E9\\\\uD83D\\\\uDE00\\\\u0001'
     """
-    out: list[str] = []
-    for unit in _utf16_units(text):
-        if unit > 0x7F:
-            out.append(f"\\u{unit:04X}")
-        elif unit < 32:
-            out.append(_CONTROL.get(unit) or f"\\u{unit:04X}")
-        else:
-            ch = chr(unit)
-            out.append(_ESCAPES.get(ch, ch))
-    return "".join(out)
+    if text.isascii():
+        return text.translate(_ASCII_TABLE)
+    return _NEEDS_ESCAPE.sub(_escape_char, text)
 
 
 _CONTROL = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r"}
 _ESCAPES = {"'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/"}
+_NEEDS_ESCAPE = re.compile("[\x00-\x1f'\"\\\\/\x80-\U0010ffff]")
 
 
-def _utf16_units(text: str) -> list[int]:
-    if text.isascii():
-        return [ord(c) for c in text]
-    units: list[int] = []
-    for ch in text:
-        code = ord(ch)
-        if code > 0xFFFF:
-            code -= 0x10000
-            units.append(0xD800 + (code >> 10))
-            units.append(0xDC00 + (code & 0x3FF))
-        else:
-            units.append(code)
-    return units
+@lru_cache(maxsize=4096)
+def _escape_one(ch: str) -> str:
+    code = ord(ch)
+    if ch in _ESCAPES:
+        return _ESCAPES[ch]
+    if code < 32:
+        return _CONTROL.get(code) or f"\\u{code:04X}"
+    if code > 0xFFFF:  # Java strings are UTF-16: a surrogate pair, each escaped
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04X}\\u{0xDC00 + (code & 0x3FF):04X}"
+    return f"\\u{code:04X}"
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return _escape_one(match.group())
+
+
+_ASCII_TABLE = {code: _escape_one(chr(code)) for code in range(128) if _NEEDS_ESCAPE.match(chr(code))}
 
 
 class Util(VtlObject):

@@ -173,7 +173,8 @@ class Gateway:
             return
         try:
             pending = self._call(inv, integration)
-            inv.result = await asyncio.wait_for(pending, integration.timeout_ms / 1000)
+            async with asyncio.timeout(integration.timeout_ms / 1000):  # no extra task, unlike wait_for
+                inv.result = await pending
         except TimeoutError as exc:
             raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
         except (OSError, ValueError, AwsError) as exc:
