@@ -138,7 +138,7 @@ def test_evaluation_errors_carry_the_jsonata_code() -> None:
     )
     with pytest.raises(StatesError, match=r"T2001"):
         compile_jsonata("'a' + 1").evaluate(Scope(input={}))
-    with pytest.raises(StatesError, match="threw an error"):
+    with pytest.raises(StatesError, match=r"threw an error during evaluation\. D1001: Number out of range"):
         compile_jsonata("1/0").evaluate(Scope(input={}))
 
 

@@ -187,8 +187,10 @@ class JsonataExpr:
             raise query_error(
                 f"{self._where()} threw an error during evaluation. U1001: Stack overflow error"
             ) from None
-        except Exception as exc:  # jsonata-python's own failures (e.g. ZeroDivisionError)
-            raise query_error(f"{self._where()} threw an error during evaluation. {exc}") from None
+        except (ZeroDivisionError, OverflowError):  # JSONata (JavaScript) makes Infinity, then D1001
+            raise self._threw("D1001: Number out of range") from None
+        except Exception as exc:  # jsonata-python's own failures
+            raise self._threw(str(exc)) from None
         return self._finish(raw, allow_undefined)
 
     def _finish(self, raw: Any, allow_undefined: bool) -> Any:
