@@ -186,7 +186,8 @@ class JsonPath:
     def set(self, doc: Any, value: Any) -> Any:
         """A new document with ``value`` at this path (ResultPath); ``$`` replaces the whole document.
 
-        Intermediate objects are created; containers along the path are copied, the rest shared.
+        Missing intermediate objects are created (a ``null`` one is replaced by an object too); the
+        containers along the path are copied, the rest shared.
         Raises PathNotFound when the path crosses a non-object or an index that does not exist.
         """
         if not self.is_reference:
