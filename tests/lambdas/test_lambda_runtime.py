@@ -489,6 +489,10 @@ def test_no_handler_failure_reaches_the_caller(runtime: Runtime) -> None:
         result = await service.invoke("gone", b"{}")
         assert (result.function_error, result.error_type) == ("Unhandled", "Runtime.InvalidEntrypoint")
 
+        service.register(config("nul", "app.chatty", code, environment={"BAD": "a\0b"}))
+        result = await service.invoke("nul", b"{}")
+        assert result.error_type == "Runtime.InvalidEntrypoint"
+
         service.register(config("chatty", "app.chatty", code))
         result = await service.invoke("chatty", b"{}")
         assert result.payload == b'"done"'

@@ -147,7 +147,7 @@ class Pool:
             spawned = time.perf_counter()
             try:
                 worker = await Worker.spawn(self._environment(stream), config.code_dir, stream)
-            except OSError as exc:  # no interpreter, no code folder, no more processes
+            except (OSError, ValueError) as exc:  # no code folder, no more processes, a NUL in env
                 self._free_slot()
                 payload = report.start_error(request_id, exc)
                 return InvokeResult(200, payload, "Unhandled", request_id=request_id)

@@ -185,14 +185,14 @@ def exit_line(request_id: str, returncode: int | None) -> str:
     return f"RequestId: {request_id} Error: Runtime exited with error: {reason}\nRuntime.ExitError"
 
 
-def start_error(request_id: str, error: OSError) -> bytes:
+def start_error(request_id: str, error: Exception) -> bytes:
     """The Invoke payload when a worker process cannot even start (Lambda: an invalid entrypoint).
 
     Example:
         >>> json.loads(start_error("r1", FileNotFoundError(2, "No such file or directory")))["errorType"]
         'Runtime.InvalidEntrypoint'
     """
-    reason = error.strerror or str(error)
+    reason = (error.strerror if isinstance(error, OSError) else None) or str(error)
     message = f"RequestId: {request_id} Error: fork/exec worker: {reason.lower()}"
     return _compact({"errorType": "Runtime.InvalidEntrypoint", "errorMessage": message})
 

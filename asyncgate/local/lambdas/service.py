@@ -171,7 +171,7 @@ class LambdaService:
     def environment(self, config: FunctionConfig, stream: str) -> dict[str, str]:
         """A worker's whole environment: a minimum to run Python, the function's variables, then Lambda's."""
         env = dict(BASE_ENVIRONMENT)
-        env.update(config.environment)
+        env.update({str(k): str(v) for k, v in config.environment.items()})
         env.update(
             {
                 "_HANDLER": config.handler,
