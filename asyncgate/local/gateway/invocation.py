@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,6 +143,9 @@ class Invocation:
             user=None,
         )
         api_id = self.api.api_id
+        canary = self.stage.canary
+        # PercentTraffic of the stage's requests go to the canary (its deployment, its variable overrides)
+        is_canary = canary is not None and random.random() * 100 < canary.percent_traffic
         host = req.header("Host") or f"{api_id}.execute-api.{DEFAULT_REGION}.amazonaws.com"
         visible: dict[str, Any] = {
             "resourceId": self.method.resource_id,
@@ -159,17 +163,20 @@ class Invocation:
             "requestId": self.request_id,
             "identity": identity,
             "domainName": host.split(":", 1)[0],
-            "deploymentId": self.stage.deployment_id,
+            "deploymentId": canary.deployment_id if canary and is_canary else self.stage.deployment_id,
             "responseOverride": OpaqueMap(header=OpaqueMap()),
             "apiId": api_id,
         }
         hidden: dict[str, Any] = {
             "authorizer": JavaMap(),
-            "isCanaryRequest": False,
+            "isCanaryRequest": is_canary,
             "error": JavaMap(message=None, messageString=None, responseType=None),
         }
         self.context = ContextMap(visible, hidden)
-        self.stage_variables = JavaMap(self.stage.variables)
+        variables = self.stage.variables
+        if canary is not None and is_canary:
+            variables = {**variables, **canary.variable_overrides}
+        self.stage_variables = JavaMap(variables)
 
     def request_context(self) -> dict[str, Any]:
         """``requestContext`` of a Lambda proxy event: ``$context`` without the template-only parts."""

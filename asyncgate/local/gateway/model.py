@@ -29,6 +29,7 @@ from .routing import Router
 from .vtl import Template, compile_deferred
 
 __all__ = [
+    "Canary",
     "Integration",
     "IntegrationResponse",
     "IntegrationType",
@@ -115,12 +116,22 @@ class Method:
 
 
 @dataclass(frozen=True, slots=True)
+class Canary:
+    """A stage's ``CanarySetting``: the share of traffic it takes and its stage variable overrides."""
+
+    percent_traffic: float
+    variable_overrides: dict[str, str]
+    deployment_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stage:
-    """A deployed stage: its name and stage variables."""
+    """A deployed stage: its name and stage variables, and its canary if it has one."""
 
     name: str
     variables: dict[str, str]
     deployment_id: str
+    canary: Canary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,12 +249,23 @@ def _method(raw: Resource, resource_path: str) -> Method:
     )
 
 
+def _canary(raw: Any) -> Canary | None:
+    if not isinstance(raw, dict):
+        return None
+    return Canary(
+        percent_traffic=float(raw.get("PercentTraffic") or 0.0),
+        variable_overrides={str(k): str(v) for k, v in (raw.get("StageVariableOverrides") or {}).items()},
+        deployment_id=str(raw.get("DeploymentId") or ""),
+    )
+
+
 def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
     stages = [
         Stage(
             name=str(r.properties.get("StageName", "")),
             variables={str(k): str(v) for k, v in (r.properties.get("Variables") or {}).items()},
             deployment_id=str(r.properties.get("DeploymentId", "")),
+            canary=_canary(r.properties.get("CanarySetting")),
         )
         for r in stack.of_type("AWS::ApiGateway::Stage")
         if r.properties.get("RestApiId") == api_id

@@ -269,9 +269,9 @@ class Gateway:
         if response is None:
             raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=NO_MATCH_MESSAGE)
         inv.response = response
-        template = _response_template(response, inv.request.header("Accept"))
+        media_type, template = _response_template(response, inv.request.header("Accept"))
         body = self._render(inv, template, result.body, request_side=False) if template else result.body
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": media_type}
         headers.update(response_headers(response.parameters, result))
         override = inv.context["responseOverride"]
         for name, value in override["header"].items():
@@ -326,12 +326,16 @@ def _media_type(value: str | None) -> str | None:
     return value.split(";", 1)[0].strip().lower() or None
 
 
-def _response_template(response: IntegrationResponse, accept: str | None) -> Template | None:
+def _response_template(response: IntegrationResponse, accept: str | None) -> tuple[str, Template | None]:
+    """The response template for the client's Accept (else application/json, else the first one),
+    with its media type, which becomes the response's Content-Type."""
     templates = response.templates
     if not templates:
-        return None
+        return "application/json", None
     for media in (accept or "").split(","):
-        found = templates.get(_media_type(media) or "")
-        if found is not None:
-            return found
-    return templates.get("application/json") or next(iter(templates.values()))
+        key = _media_type(media) or ""
+        if key in templates:
+            return key, templates[key]
+    if "application/json" in templates:
+        return "application/json", templates["application/json"]
+    return next(iter(templates.items()))
