@@ -240,3 +240,20 @@ def test_a_caller_that_crashes_is_500_not_an_exception(gateway: Gateway, aws: St
     aws.raises = RuntimeError("boom")
     response = run(gateway)
     assert (response.status, response.body) == (500, b'{"message": "Internal server error"}')
+
+
+def test_the_400_message_is_jackson_s(gateway: Gateway) -> None:
+    # quickstart-git2s3#11: "Could not parse request body into json: Unexpected character ('}' (code 125)):
+    # was expecting double-quote to start field name\n at [Source: ...; line: 60, column: 6]"
+    message = json.loads(run(gateway, body=b'{"a": 1,}').body)["message"]
+    assert message.startswith(
+        "Could not parse request body into json: Unexpected character ('}' (code 125)): "
+        "was expecting double-quote to start field name\n at [Source: "
+    )
+
+
+def test_content_after_the_first_json_value_is_ignored_as_jackson_does(
+    gateway: Gateway, aws: StubAws
+) -> None:
+    assert run(gateway, body=b'{"a": 1} trailing').status == 200
+    assert start_execution_input(aws) == '{"a":1}'

@@ -26,6 +26,7 @@ from urllib.parse import quote_plus, unquote_plus
 
 from ..states.jsonpath import PathNotFound, compile_path
 from .java import JavaMap, java_str, to_java
+from .jsonbody import JsonBodyError, read_json
 from .vtl import TemplateAbort, VtlObject
 
 __all__ = ["UTIL", "ContextMap", "InputBody", "InvalidBody", "Params", "escape_javascript"]
@@ -95,9 +96,9 @@ class InputBody(VtlObject):
         """The payload parsed as JSON (once); InvalidBody when it is not JSON."""
         if self._parsed is self._MISSING:
             try:
-                self._parsed = parse_json(self.body)
-            except ValueError as exc:
-                raise InvalidBody(_jackson_message(exc)) from exc
+                self._parsed = read_json(self._raw) if self._raw else {}
+            except JsonBodyError as exc:
+                raise InvalidBody(str(exc)) from exc
         return self._parsed
 
     def json(self, path: Any = "$") -> str:
@@ -124,12 +125,6 @@ class InputBody(VtlObject):
             return compile_path(java_str(path)).get(doc)
         except PathNotFound:
             return None
-
-
-def _jackson_message(exc: ValueError) -> str:
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg}\n at [Source: (String)\"\"; line: {exc.lineno}, column: {exc.colno}]"
-    return str(exc)
 
 
 def escape_javascript(text: str) -> str:
