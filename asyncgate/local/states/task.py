@@ -103,8 +103,11 @@ async def _invoke(
         )
         check_size(result, label)
     except DeadlineExceeded:
-        await ctx.emit(f"{prefix}TimedOut", error_details(StatesErrorName.TIMEOUT.value, None, **ident))
-        return Failed(StatesErrorName.TIMEOUT.value, None)
+        # recorded: a service integration's timeout carries an empty cause ({"Error", "Cause": ""} in a
+        # Catch); a function ARN's carries none
+        cause = None if function else ""
+        await ctx.emit(f"{prefix}TimedOut", error_details(StatesErrorName.TIMEOUT.value, cause, **ident))
+        return Failed(StatesErrorName.TIMEOUT.value, cause)
     except StatesError as exc:
         await ctx.emit(f"{prefix}Failed", error_details(exc.error, exc.cause, **ident))
         return Failed(exc.error, exc.cause)

@@ -107,8 +107,9 @@ class LambdaTasks:
                 )
             result = await self._call(
                 _name_of(payload["FunctionName"]),
-                payload.get("Payload", {}),
+                {} if payload.get("Payload") is None else payload["Payload"],  # null arrives as {}
                 invocation_type=payload.get("InvocationType", "RequestResponse"),
+                legacy=False,
             )
             return self._invoke_response(result)
         raise StatesError(
@@ -117,12 +118,15 @@ class LambdaTasks:
             "runs Lambda tasks: arn:aws:states:::lambda:invoke and Lambda function ARNs)",
         )
 
-    async def _call(self, function: str, event: Any, *, invocation_type: str = "RequestResponse") -> Any:
+    async def _call(
+        self, function: str, event: Any, *, invocation_type: str = "RequestResponse", legacy: bool = True
+    ) -> Any:
         from ..errors import ResourceNotFoundException
 
-        body = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
+        # lambda:invoke sends a string Payload as the request body itself ("true" arrives as true)
+        body = event.encode() if isinstance(event, str) and not legacy else _dumps(event).encode()
         try:
-            config = self.lambdas.get(function)
+            self.lambdas.get(function)
             result = await self.lambdas.invoke(function, body, invocation_type=invocation_type)
         except ResourceNotFoundException:
             name, _, qualifier = function.partition(":")
@@ -132,11 +136,14 @@ class LambdaTasks:
                 f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: "
                 f"ResourceNotFoundException; Request ID: {uuid.uuid4()}; Proxy: null)",
             ) from None
-        del config
         if result.function_error:
             doc = _decode(result.payload)
             error = doc.get("errorType") if isinstance(doc, dict) else None
-            cause = json.dumps(doc, separators=(",", ":"), ensure_ascii=False) if doc is not None else None
+            # a function ARN records Lambda's error document as sent; lambda:invoke re-serialises it
+            if legacy:
+                cause = result.payload.decode("utf-8", "replace") if result.payload else None
+            else:
+                cause = _dumps(doc) if doc is not None else None
             raise StatesError(error or "Lambda.Unknown", cause)
         return result
 
@@ -156,17 +163,31 @@ class LambdaTasks:
             "x-amzn-RequestId": request_id,
             "X-Amzn-Trace-Id": trace,
         }
+        all_order = (
+            "X-Amz-Executed-Version",
+            "x-amzn-Remapped-Content-Length",
+            "Connection",
+            "x-amzn-RequestId",
+            "Content-Length",
+            "Date",
+            "X-Amzn-Trace-Id",
+            "Content-Type",
+        )
         return {
             "ExecutedVersion": version,
             "Payload": _decode(result.payload),
             "SdkHttpMetadata": {
-                "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+                "AllHttpHeaders": {k: [headers[k]] for k in all_order},
                 "HttpHeaders": headers,
                 "HttpStatusCode": result.status_code,
             },
             "SdkResponseMetadata": {"RequestId": request_id},
             "StatusCode": result.status_code,
         }
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _decode(payload: bytes) -> Any:
