@@ -49,7 +49,7 @@ def test_http_integration_sends_the_mapped_request_and_maps_the_answer() -> None
         integration = {
             "Type": "HTTP",
             "IntegrationHttpMethod": "PUT",
-            "Uri": f"http://127.0.0.1:{port}/pets/{{petId}}",
+            "Uri": "http://127.0.0.1:${stageVariables.port}/pets/{petId}",
             "RequestParameters": {
                 "integration.request.path.petId": "method.request.path.id",
                 "integration.request.querystring.color": "method.request.querystring.c",
@@ -73,7 +73,9 @@ def test_http_integration_sends_the_mapped_request_and_maps_the_answer() -> None
                 }
             ],
         }
-        stack = api_stack([("/pets/{id}", "POST", integration)], variables={"flavour": "mint"})
+        stack = api_stack(
+            [("/pets/{id}", "POST", integration)], variables={"flavour": "mint", "port": str(port)}
+        )
         gateway = Gateway(build_rest_apis(stack), aws=None, http=AsyncioHttpCaller())
         try:
             return await gateway.handle(

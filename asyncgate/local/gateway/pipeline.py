@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from urllib.parse import parse_qsl
@@ -53,6 +54,7 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 
 Stage = Callable[[Invocation], Awaitable[GatewayResponse | None]]
 
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.([A-Za-z0-9_]+)\}")
 _HOP_BY_HOP = frozenset(
     {"host", "connection", "keep-alive", "transfer-encoding", "te", "upgrade", "content-length"}
 )
@@ -187,7 +189,8 @@ class Gateway:
 
     def _call(self, inv: Invocation, integration: Integration) -> Awaitable[IntegrationResult]:
         """The awaitable that calls the back end (not awaited here: the timeout wraps it)."""
-        function = function_from_uri(integration.uri)
+        uri = _with_stage_variables(integration.uri, inv)
+        function = function_from_uri(uri)
         if integration.type is IntegrationType.AWS_PROXY:
             if self._lambdas is None or function is None:
                 raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no Lambda function to proxy to")
@@ -196,7 +199,7 @@ class Gateway:
             if self._http is None:
                 raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
             assert inv.params is not None
-            url = expand_uri(integration.uri, inv.params.path)
+            url = expand_uri(uri, inv.params.path)
             if inv.request.query_string:
                 url += ("&" if "?" in url else "?") + inv.request.query_string
             headers = {k: v for k, v in inv.request.headers if k.lower() not in _HOP_BY_HOP}
@@ -220,7 +223,7 @@ class Gateway:
             raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
         return self._http.request(
             method=integration.http_method,
-            url=expand_uri(integration.uri, call.path, call.query),
+            url=expand_uri(uri, call.path, call.query),
             headers=call.headers,
             body=call.body,
         )
@@ -318,6 +321,14 @@ class Gateway:
     ) -> GatewayResponse:
         headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
         return self._finish(inv, GatewayResponse(kind.status, headers, kind.body(message)))
+
+
+def _with_stage_variables(uri: str, inv: Invocation) -> str:
+    """``${stageVariables.name}`` in an integration URI (an HTTP URL, a Lambda function ARN)."""
+    if "${stageVariables." not in uri:
+        return uri
+    variables = inv.stage_variables or {}
+    return _STAGE_VARIABLE.sub(lambda m: str(variables.get(m.group(1)) or ""), uri)
 
 
 def _media_type(value: str | None) -> str | None:
