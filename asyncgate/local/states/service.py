@@ -252,6 +252,12 @@ class StatesService:
             await self._store.barrier()  # events are queued in order; make them all visible
         return self._queries.history(execution.arn, request)
 
+    async def test_state(self, request: dict[str, Any]) -> dict[str, Any]:
+        """TestState: one state, once, with mocks; see ``test_state.py`` for what it covers."""
+        from .test_state import run_test_state
+
+        return await run_test_state(request, clock=self._clock, tasks=self._task_invoker)
+
     # -- callbacks (task tokens are not issued by this engine yet) -----------------------------------
     async def send_task_success(self, request: dict[str, Any]) -> dict[str, Any]:
         raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")

@@ -1,0 +1,216 @@
+"""TestState: run one state of a definition, once, and say what happened.
+
+Why here: AWS points users of Step Functions Local to TestState (``aws-facts.md``); it is the quickest
+loop for a state's data flow and error handling. It runs the state through the same engine as an
+execution, with three differences:
+
+- a ``mock`` replaces the Task's call: ``result`` (JSON text) is the task's result, ``errorOutput``
+  (``{error, cause}``) its failure;
+- a retry is not waited for: a failure a Retrier would retry answers ``RETRIABLE``;
+- a failure a Catcher handles answers ``CAUGHT_ERROR`` with the catcher's output and ``nextState``.
+
+``status`` is ``SUCCEEDED`` (with ``output`` and, unless the state ends, ``nextState``), ``FAILED``,
+``RETRIABLE`` or ``CAUGHT_ERROR``. At ``DEBUG``/``TRACE`` ``inspectionData`` carries the state's
+``input`` (and ``variables`` when given).
+
+Not yet: the intermediate data-flow steps of ``inspectionData`` (afterInputPath, afterParameters,
+result, afterResultSelector, afterResultPath), mocks of Parallel and Map results, and
+``stateConfiguration`` (retry counts, Map failure counts). docs/conformance.md lists the cases.
+
+Example:
+    >>> _wrap({"Type": "Pass", "Next": "B"})["States"]["B"]
+    {'Type': 'Succeed'}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ..errors import InvalidDefinition, InvalidExecutionInput, ValidationException
+from .clock import Clock
+from .errors import StatesError
+from .executions import dumps
+from .validation import require
+
+__all__ = ["TEST_STATE_NAME", "run_test_state"]
+
+#: the name AWS gives a single state (its context object says ``State.Name: "StateName"``)
+TEST_STATE_NAME = "StateName"
+_LEVELS = ("INFO", "DEBUG", "TRACE")
+
+
+class _RetryWanted(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by the clock when the engine would sleep before a retry."""
+
+
+class _NoWaitClock:
+    """The service's clock, except that a sleep means "a Retrier wants another attempt".
+
+    Wait states do not run under TestState, so the engine only sleeps between retries.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def time(self) -> float:
+        return self._clock.time()
+
+    def now(self) -> Any:
+        return self._clock.now()
+
+    async def sleep(self, seconds: float) -> None:
+        raise _RetryWanted()
+
+
+class _MockTasks:
+    """The TaskInvoker under TestState: the mock when given, else the real tasks."""
+
+    def __init__(self, mock: dict[str, Any] | None, real: Callable[[], Any]) -> None:
+        self._mock = mock
+        self._real = real
+
+    async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any:
+        if self._mock is None:
+            return await self._real().invoke(resource, payload, timeout_s=timeout_s)
+        if "errorOutput" in self._mock:
+            failure = self._mock["errorOutput"] or {}
+            raise StatesError(str(failure.get("error", "")), failure.get("cause"))
+        try:
+            return json.loads(self._mock.get("result", "null"))
+        except ValueError:
+            raise ValidationException("The mock result must be valid JSON") from None
+
+
+class _Failures:
+    """A recorder that keeps the last failure event's error and cause (for RETRIABLE/CAUGHT_ERROR)."""
+
+    def __init__(self) -> None:
+        self.last: tuple[str | None, str | None] | None = None
+
+    async def event(self, type: str, details: dict[str, Any] | None) -> None:
+        failure = type.endswith("Failed") or type.endswith("TimedOut")
+        if failure and details is not None and "error" in details:
+            self.last = (details.get("error"), details.get("cause"))
+
+
+def _targets(state: dict[str, Any]) -> set[str]:
+    names = {state.get("Next"), state.get("Default")}
+    names |= {c.get("Next") for c in state.get("Choices") or [] if isinstance(c, dict)}
+    names |= {c.get("Next") for c in state.get("Catch") or [] if isinstance(c, dict)}
+    return {n for n in names if isinstance(n, str)}
+
+
+def _wrap(state: dict[str, Any], name: str = TEST_STATE_NAME) -> dict[str, Any]:
+    """A one-state machine; the states it may go to become Succeed placeholders."""
+    states: dict[str, Any] = {target: {"Type": "Succeed"} for target in _targets(state)}
+    states[name] = state
+    machine: dict[str, Any] = {"StartAt": name, "States": states}
+    if "QueryLanguage" in state:
+        machine["QueryLanguage"] = state["QueryLanguage"]
+    return machine
+
+
+def _json_param(request: dict[str, Any], field: str, default: Any) -> Any:
+    text = request.get(field)
+    if text is None:
+        return default
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        if field == "input":
+            raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{text}'") from None
+        raise ValidationException(
+            f"1 validation error detected: Value at '{field}' must be valid JSON") from None
+
+
+async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callable[[], Any],
+                         role_default: str = "") -> dict[str, Any]:
+    """The TestState API: run the state, answer status, output/error/cause, nextState, inspectionData."""
+    from .engine import Engine, ExecutionContext, _Run
+    from .model import End, Failed, Next
+    from .parse import parse_definition
+
+    level = request.get("inspectionLevel") or "INFO"
+    if level not in _LEVELS:
+        raise ValidationException(
+            f"1 validation error detected: Value '{level}' at 'inspectionLevel' failed to satisfy "
+            f"constraint: Member must satisfy enum value set: [{', '.join(_LEVELS)}]"
+        )
+    try:
+        doc = json.loads(require(request, "definition"))
+    except ValueError as exc:
+        raise InvalidDefinition(
+            f"Invalid State Machine Definition: 'INVALID_JSON_DESCRIPTION: {exc}'") from None
+    if not isinstance(doc, dict):
+        raise InvalidDefinition(
+            "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Expected value of type: OBJECT "
+            "at /'")
+    name = request.get("stateName")
+    if "States" in doc:
+        machine = doc
+        name = name or doc.get("StartAt")
+    else:
+        # state names share one namespace with nested ones (a Map's ItemProcessor): avoid a clash
+        name = TEST_STATE_NAME if f'"{TEST_STATE_NAME}"' not in json.dumps(doc) else f"_{TEST_STATE_NAME}_"
+        machine = _wrap(doc, name)
+    definition = parse_definition(machine)
+    state = definition.states.get(name) if isinstance(name, str) else None
+    if state is None:
+        raise ValidationException(f"State '{name}' does not exist in the definition")
+    value = _json_param(request, "input", {})
+    variables = _json_param(request, "variables", {})
+    given_context = _json_param(request, "context", None)
+
+    failures = _Failures()
+    engine = Engine(definition, tasks=_MockTasks(request.get("mock"), tasks), clock=_NoWaitClock(clock))
+    role = request.get("roleArn") or role_default
+    ctx = ExecutionContext(execution_arn="arn:aws:states:us-east-1:000000000000:express:TestState:test",
+                           execution_name="test", state_machine_arn=(
+                               "arn:aws:states:us-east-1:000000000000:stateMachine:TestState"),
+                           state_machine_name="TestState", start_date=clock.time(), role_arn=role,
+                           input=value)
+    run = _Run(engine, ctx, failures)
+    # TestState's context object has no RedriveCount (it is not an execution)
+    run.base_context["Execution"].pop("RedriveCount", None)
+    if isinstance(given_context, dict):
+        run.base_context = {**run.base_context, **given_context}
+
+    out: dict[str, Any] = {}
+    try:
+        transition = await run.state(state, value, dict(variables))
+    except _RetryWanted:
+        error, cause = failures.last or (None, None)
+        out["status"] = "RETRIABLE"
+        transition = None
+    except StatesError as exc:
+        out["status"] = "FAILED"
+        error, cause = exc.error, exc.cause
+        transition = None
+    if transition is not None:
+        match transition:
+            case Failed(error=error, cause=cause):
+                out["status"] = "FAILED"
+            case Next(name=next_name, output=output):
+                catch_targets = {c.next for c in getattr(state, "catch", ())}
+                caught = failures.last is not None or (
+                    next_name in catch_targets and next_name != getattr(state, "next", None))
+                out["status"] = "CAUGHT_ERROR" if caught else "SUCCEEDED"
+                out["output"] = dumps(output)
+                out["nextState"] = next_name
+                error, cause = (failures.last or (None, None)) if caught else (None, None)
+            case End(output=output):
+                out["status"] = "SUCCEEDED"
+                out["output"] = dumps(output)
+                error = cause = None
+    if error is not None:
+        out["error"] = error
+    if cause is not None:
+        out["cause"] = cause
+    if level != "INFO":
+        inspection: dict[str, Any] = {"input": dumps(value)}
+        if request.get("variables") is not None:
+            inspection["variables"] = dumps(variables)
+        out["inspectionData"] = inspection
+    return out
