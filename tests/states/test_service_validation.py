@@ -238,3 +238,17 @@ def test_list_executions_validates_status_filter(svc: StatesService) -> None:
           "Member must satisfy enum value set: [RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, "
           "PENDING_REDRIVE]")
     assert run(svc.list_executions({"stateMachineArn": arn})) == {"executions": []}
+
+
+def test_deploy_is_create_or_update_and_keeps_an_unchanged_revision(svc: StatesService) -> None:
+    request = {"name": "tpl", "definition": PASS, "roleArn": ROLE, "type": "EXPRESS"}
+    arn = run(svc.deploy_state_machine(request))
+    first = run(svc.describe_state_machine({"stateMachineArn": arn}))
+    assert run(svc.deploy_state_machine(request)) == arn  # every start-up deploys again
+    assert run(svc.describe_state_machine({"stateMachineArn": arn}))["revisionId"] == first["revisionId"]
+    other_role = "arn:aws:iam::000000000000:role/other"
+    run(svc.deploy_state_machine({**request, "roleArn": other_role}))
+    updated = run(svc.describe_state_machine({"stateMachineArn": arn}))
+    assert updated["roleArn"] == other_role and updated["revisionId"] != first["revisionId"]
+    run(svc.deploy_state_machine({**request, "roleArn": other_role, "type": "STANDARD"}))
+    assert run(svc.describe_state_machine({"stateMachineArn": arn}))["type"] == "STANDARD"

@@ -33,10 +33,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..store import Store
 from .machines import Revision, StateMachine
-from .recorder import HistoryEvent, Recorder, Sink
-from .vended_logs import VendedLogs
+from .recorder import HistoryEvent, Recorder
 
 __all__ = [
     "EXPRESS_MAX_SECONDS",
@@ -282,18 +280,6 @@ def insert_pending(execution: Execution) -> Callable[[sqlite3.Connection], None]
 def delete_pending(arn: str) -> Callable[[sqlite3.Connection], None]:
     """The write op forgetting an Express start once it has ended."""
     return lambda db: db.execute("DELETE FROM sfn_pending_starts WHERE arn=?", (arn,)) and None
-
-
-def sinks_for(execution: Execution, store: Store, vended: VendedLogs) -> list[Sink]:
-    """Where an execution's events go: the store (Standard) and the vended logs (if configured)."""
-    sinks: list[Sink] = []
-    if execution.kind is ExecutionKind.STANDARD:
-        arn = execution.arn
-        sinks.append(lambda event: store.write_nowait(insert_event(arn, event)))
-    session = vended.session(execution.revision.logging, execution.machine.name, execution.arn)
-    if session is not None:
-        sinks.append(session.add)
-    return sinks
 
 
 def row_to_execution(row: tuple[Any, ...], machine: StateMachine, revision: Revision) -> Execution:

@@ -172,8 +172,7 @@ class StateMachine:
             "loggingConfiguration": self.revision.logging.to_api(),
             "tracingConfiguration": {"enabled": self.tracing},
         }
-        if self.update_date is not None:
-            out["revisionId"] = self.revision.revision_id
+        out["revisionId"] = self.revision.revision_id
         return out
 
     def list_item(self) -> dict[str, Any]:
@@ -339,10 +338,12 @@ class MachineRegistry:
         if existing.type.value != (request.get("type") or "STANDARD"):
             await self.delete(arn)  # a type cannot be updated: replace, as CloudFormation does
             return await self.create(request)
-        try:
-            return await self.create(request)  # identical: nothing to do
-        except StateMachineAlreadyExists:
-            pass
+        wanted_logging = LoggingConfig.from_api(request.get("loggingConfiguration"))
+        wanted_tracing = bool((request.get("tracingConfiguration") or {}).get("enabled", False))
+        if (existing.revision.definition == request.get("definition")
+                and existing.revision.role_arn == request.get("roleArn")
+                and existing.revision.logging == wanted_logging and existing.tracing == wanted_tracing):
+            return existing  # unchanged since the last start-up: keep its revision (and compiled engine)
         update = {k: request[k] for k in ("definition", "roleArn", "tracingConfiguration") if k in request}
         update["loggingConfiguration"] = request.get("loggingConfiguration") or {"level": "OFF"}
         return await self.update({"stateMachineArn": arn, **update})
