@@ -28,7 +28,6 @@ class GatewayResponseType(Enum):
         "Missing Authentication Token",
         "MissingAuthenticationTokenException",
     )
-    REQUEST_TOO_LARGE = (413, "Request Too Long", "RequestTooLargeException")
     UNSUPPORTED_MEDIA_TYPE = (415, "Unsupported Media Type", "UnsupportedMediaTypeException")
     BAD_REQUEST_BODY = (400, "Could not parse request body into json", "BadRequestException")
     INTEGRATION_TIMEOUT = (504, "Endpoint request timed out", "InternalServerErrorException")
