@@ -21,7 +21,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import AwsError
@@ -332,7 +333,7 @@ def _with_stage_variables(uri: str, inv: Invocation) -> str:
     """``${stageVariables.name}`` in an integration URI (an HTTP URL, a Lambda function ARN)."""
     if "${stageVariables." not in uri:
         return uri
-    variables = inv.stage_variables or {}
+    variables: Mapping[str, Any] = inv.stage_variables or {}
     return _STAGE_VARIABLE.sub(lambda m: str(variables.get(m.group(1)) or ""), uri)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airspeed import operators as av
+from airspeed import operators as av  # type: ignore[import-untyped]
 
 from .java import call_method, java_arith, java_equals, java_str, methods_for
 
@@ -104,7 +104,7 @@ def _invoke(obj: Any, name: str, args: list[Any]) -> Any:
     return call_method(obj, name, args)
 
 
-class _Member(av.NameOrCall):
+class _Member(av.NameOrCall):  # type: ignore[misc]  # airspeed is untyped
     """``NameOrCall`` resolved through the fence instead of ``getattr``."""
 
     def calculate(self, current_object: Any, loader: Any, top_namespace: Any) -> Any:
@@ -140,7 +140,7 @@ def _index(container: Any, key: Any) -> Any:
     return None
 
 
-class _SubExpression(av.SubExpression):
+class _SubExpression(av.SubExpression):  # type: ignore[misc]  # airspeed is untyped
     """``$a.b[0]``: indexing that cannot reach anything but list items and map values."""
 
     def calculate(self, current_object: Any, loader: Any, global_namespace: Any) -> Any:
@@ -152,7 +152,7 @@ class _SubExpression(av.SubExpression):
         return result
 
 
-class _Reference(av.FormalReference):
+class _Reference(av.FormalReference):  # type: ignore[misc]  # airspeed is untyped
     """``$ref`` printed as Java's ``String.valueOf`` (maps ``{a=1}``, doubles ``1.0E20``)."""
 
     def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
@@ -176,17 +176,17 @@ def truth(value: Any) -> bool:
     return True
 
 
-class _Condition(av.Condition):
+class _Condition(av.Condition):  # type: ignore[misc]  # airspeed is untyped
     def calculate(self, namespace: Any, loader: Any) -> bool:
         return truth(self.expression.calculate(namespace, loader))
 
 
-class _Not(av.UnaryOperatorValue):
+class _Not(av.UnaryOperatorValue):  # type: ignore[misc]  # airspeed is untyped
     def calculate(self, namespace: Any, loader: Any) -> bool:
         return not truth(self.value.calculate(namespace, loader))
 
 
-class _Foreach(av.ForeachDirective):
+class _Foreach(av.ForeachDirective):  # type: ignore[misc]  # airspeed is untyped
     """``#foreach`` over lists, map keys and ranges, at most FOREACH_LIMIT times."""
 
     def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
@@ -215,7 +215,7 @@ class _Foreach(av.ForeachDirective):
             self.block.evaluate(stream, local, loader)
 
 
-class _Evaluate(av.EvaluateDirective):
+class _Evaluate(av.EvaluateDirective):  # type: ignore[misc]  # airspeed is untyped
     """``#evaluate($text)``: the text is compiled behind the same fence."""
 
     def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
@@ -223,7 +223,7 @@ class _Evaluate(av.EvaluateDirective):
         compile_template(java_str(text))._body.evaluate(stream, namespace, loader)
 
 
-class _Return(av.ReturnDirective):
+class _Return(av.ReturnDirective):  # type: ignore[misc]  # airspeed is untyped
     def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
         stream.write(java_str(self.value.calculate(namespace, loader)))
 
@@ -297,7 +297,7 @@ class Template:
             raise TemplateFailed(_cause(exc)) from exc
         except (RecursionError, MemoryError, av.TemplateError) as exc:
             raise TemplateFailed(str(exc) or type(exc).__name__) from exc
-        return stream.getvalue()
+        return str(stream.getvalue())
 
 
 def _cause(exc: av.TemplateExecutionError) -> str:
