@@ -162,9 +162,14 @@ def advance(state: Any, output: Any, assigned: Mapping[str, Any] | None) -> Next
 
 
 def finish_jsonpath(
-    state: Any, raw_input: Any, result: Any, scope: Scope, assigned: Mapping[str, Any] | None
+    state: Any, raw_input: Any, result: Any, scope: Scope, assigned: Mapping[str, Any] | None, ctx: Any = None
 ) -> Next | End:
-    """ResultPath then OutputPath, then the transition (JSONPath states with a result)."""
+    """ResultPath then OutputPath, then the transition (JSONPath states with a result).
+
+    ``ctx`` (a StateContext) notes ``afterResultPath`` for inspection.
+    """
     placed = place_result(raw_input, result, state.result_path, null=state.result_path_null)
+    if ctx is not None:
+        ctx.note("afterResultPath", placed)
     output = apply_output_path(state.output_path, state.output_path_null, placed, scope)
     return advance(state, output, assigned)

@@ -181,6 +181,10 @@ class _Run:
         self.ctx = ctx
         self.recorder = recorder
         self.base_context = ctx.context_object()
+        #: when a dict, each state's data-flow steps are noted in it by state name (TestState's
+        #: inspectionData): afterInputPath, afterParameters/afterArguments, result, afterResultSelector,
+        #: afterResultPath, afterItemsPath, maxConcurrency, toleratedFailureCount/Percentage
+        self.inspection: dict[str, dict[str, Any]] | None = None
         last = getattr(recorder, "last_id", None)
         self._next = (last if isinstance(last, int) else 1) + 1
 
@@ -348,6 +352,11 @@ class StateContext:
             result=result,
             error_output=error_output,
         )
+
+    def note(self, step: str, value: Any) -> None:
+        """Remember a data-flow step's value for inspection (no-op unless the run asks for it)."""
+        if self.run.inspection is not None:
+            self.run.inspection.setdefault(self.name, {})[step] = value
 
     async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
         """Record one history event; returns its id."""

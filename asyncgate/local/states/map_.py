@@ -49,12 +49,20 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     scope = ctx.scope(value)
     effective = value if jsonata else apply_input_path(state.input_path, state.input_path_null, scope)
     eff_scope = ctx.scope(effective)
+    if not jsonata:
+        ctx.note("afterInputPath", effective)
     items = _items(state, effective, eff_scope, jsonata)
+    ctx.note("afterItemsPath", items)
     limit = _int_field(state, "max_concurrency", "MaxConcurrency", eff_scope) or 0
     tolerated_count = _int_field(state, "tolerated_failure_count", "ToleratedFailureCount", eff_scope)
     tolerated_pct = _float_field(
         state, "tolerated_failure_percentage", "ToleratedFailurePercentage", eff_scope
     )
+    ctx.note("maxConcurrency", limit)
+    if tolerated_count is not None:
+        ctx.note("toleratedFailureCount", tolerated_count)
+    if tolerated_pct is not None:
+        ctx.note("toleratedFailurePercentage", tolerated_pct)
     inputs = []
     for index, item in enumerate(items):
         extra = {"Map": {"Item": {"Index": index, "Value": item}}}
@@ -98,9 +106,11 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
         result_scope = ctx.scope(value, result=results)
         assigned = evaluate_assign(state.assign, result_scope)
         return advance(state, render(state.output, result_scope, results), assigned)
+    ctx.note("result", results)
     selected = render(state.result_selector, ctx.scope(results), results)
+    ctx.note("afterResultSelector", selected)
     assigned = evaluate_assign(state.assign, ctx.scope(selected))
-    return finish_jsonpath(state, value, selected, scope, assigned)
+    return finish_jsonpath(state, value, selected, scope, assigned, ctx)
 
 
 async def _iterate(

@@ -35,9 +35,12 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
     scope = ctx.scope(value)
     if jsonata:
         branch_input = render(state.arguments, scope, value)
+        ctx.note("afterArguments", branch_input)
     else:
         effective = apply_input_path(state.input_path, state.input_path_null, scope)
+        ctx.note("afterInputPath", effective)
         branch_input = render(state.parameters, ctx.scope(effective), effective)
+        ctx.note("afterParameters", branch_input)
     await ctx.emit("ParallelStateStarted", None)
     tasks = [asyncio.ensure_future(ctx.run_branch(b, branch_input)) for b in state.branches]
     failure: Failed | None = None
@@ -63,6 +66,8 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
         result_scope = ctx.scope(value, result=results)
         assigned = evaluate_assign(state.assign, result_scope)
         return advance(state, render(state.output, result_scope, results), assigned)
+    ctx.note("result", results)
     selected = render(state.result_selector, ctx.scope(results), results)
+    ctx.note("afterResultSelector", selected)
     assigned = evaluate_assign(state.assign, ctx.scope(selected))
-    return finish_jsonpath(state, value, selected, scope, assigned)
+    return finish_jsonpath(state, value, selected, scope, assigned, ctx)

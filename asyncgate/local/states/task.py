@@ -54,9 +54,12 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
     scope = ctx.scope(value)
     if jsonata:
         payload = render(state.arguments, scope, value)
+        ctx.note("afterArguments", payload)
     else:
         effective = apply_input_path(state.input_path, state.input_path_null, scope)
+        ctx.note("afterInputPath", effective)
         payload = render(state.parameters, ctx.scope(effective), effective)
+        ctx.note("afterParameters", payload)
     timeout = _seconds(state, "timeout_seconds", "TimeoutSeconds", ctx, value)
     heartbeat = _seconds(state, "heartbeat_seconds", "HeartbeatSeconds", ctx, value)
     outcome = await _invoke(state, payload, timeout, heartbeat, ctx)
@@ -67,9 +70,11 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
         result_scope = ctx.scope(value, result=result)
         assigned = evaluate_assign(state.assign, result_scope)
         return advance(state, render(state.output, result_scope, result), assigned)
+    ctx.note("result", result)
     selected = render(state.result_selector, ctx.scope(result), result)
+    ctx.note("afterResultSelector", selected)
     assigned = evaluate_assign(state.assign, ctx.scope(selected))
-    return finish_jsonpath(state, value, selected, scope, assigned)
+    return finish_jsonpath(state, value, selected, scope, assigned, ctx)
 
 
 async def _invoke(
