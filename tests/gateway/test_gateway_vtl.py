@@ -131,6 +131,11 @@ def test_string_list_and_map_methods() -> None:
     assert render("#set($d = $l.add(3))$l $l.get(0) $l.isEmpty()", l=[1, 2]) == "[1, 2, 3] 1 false"
 
 
+def test_entry_set_walks_a_map() -> None:
+    template = "#foreach($e in $m.entrySet())$e.key:$e.value;#end $m.entrySet()"
+    assert render(template, m={"a": 1, "b": "x"}) == "a:1;b:x; [a=1, b=x]"
+
+
 def test_arithmetic_is_numeric_only() -> None:
     assert render("#set($x = $n - 1)$x #set($y = 7 / 2)$y #set($z = $s * 1000)[$z]", n=3, s="ab") == "2 3 []"
 

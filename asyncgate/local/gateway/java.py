@@ -28,6 +28,7 @@ from typing import Any
 __all__ = [
     "JavaMap",
     "JsonArray",
+    "MapEntry",
     "call_method",
     "java_arith",
     "java_equals",
@@ -62,6 +63,15 @@ class JsonArray(list):  # type: ignore[type-arg]
 
     def __str__(self) -> str:
         return json.dumps(self, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class MapEntry(dict):  # type: ignore[type-arg]
+    """A ``Map.Entry`` from ``entrySet()``: ``$e.key``, ``$e.value``; prints ``k=v``."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{java_str(self['key'])}={java_str(self['value'])}"
 
 
 def to_java(value: Any) -> Any:
@@ -109,7 +119,7 @@ def java_str(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return _double_str(value)
-    if isinstance(value, JavaMap | JsonArray):
+    if isinstance(value, JavaMap | JsonArray | MapEntry):
         return str(value)
     if isinstance(value, dict):
         return "{" + ", ".join(f"{java_str(k)}={java_str(v)}" for k, v in value.items()) + "}"
@@ -304,6 +314,7 @@ _MAP: dict[str, Callable[..., Any]] = {
     "containsKey": lambda m, k: k in m,
     "containsValue": lambda m, v: v in m.values(),
     "keySet": lambda m: list(m.keys()),
+    "entrySet": lambda m: [MapEntry(key=k, value=v) for k, v in m.items()],
     "values": lambda m: list(m.values()),
     "remove": lambda m, k: m.pop(k, None),
     "toString": java_str,
