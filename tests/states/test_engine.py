@@ -330,3 +330,35 @@ def test_state_output_over_256_kib_is_data_limit_exceeded(size: int, ok: bool) -
             "The state/task 'P' returned a result with a size exceeding the maximum number of bytes service "
             "limit.",
         )
+
+
+def test_run_state_runs_one_state_with_given_context_and_notes_the_data_flow() -> None:
+    from asyncgate.local.states.engine import Engine
+    from asyncgate.local.states.model import End
+    from asyncgate.local.states.parse import parse_definition
+    from tests.states.engine_harness import Events, context
+
+    definition = parse_definition(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Pass",
+                    "InputPath": "$.in",
+                    "Parameters": {"v.$": "$.v", "ctx.$": "$$"},
+                    "ResultPath": "$.out",
+                    "End": True,
+                }
+            },
+        }
+    )
+    inspection: dict[str, Any] = {}
+    t = asyncio.run(
+        Engine(definition, tasks=None, clock=VirtualClock()).run_state(
+            "P", {"in": {"v": 1}}, context({}), Events(), context={"Custom": 1}, inspection=inspection
+        )
+    )
+    assert t == End({"in": {"v": 1}, "out": {"v": 1, "ctx": {"Custom": 1}}})
+    assert inspection["P"]["afterInputPath"] == {"v": 1}
+    assert inspection["P"]["afterParameters"] == {"v": 1, "ctx": {"Custom": 1}}
+    assert inspection["P"]["afterResultPath"] == t.output

@@ -172,6 +172,27 @@ class Engine:
             return result
         return Succeeded(result.output)
 
+    async def run_state(
+        self,
+        name: str,
+        value: Any,
+        ctx: ExecutionContext,
+        recorder: Recorder,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        inspection: dict[str, dict[str, Any]] | None = None,
+    ) -> Transition:
+        """Run one top-level state once (TestState): its Retry/Catch apply, the transition is returned.
+
+        ``context`` replaces the whole context object; ``inspection`` (a dict) receives the state's
+        data-flow steps under its name (see ``_Run.inspection``).
+        """
+        run = _Run(self, ctx, recorder)
+        run.inspection = inspection
+        run.fixed_context = dict(context) if context is not None else None
+        return await run.state(self.definition.states[name], value, dict(variables or {}))
+
 
 class _Run:
     """One execution's shared machinery: the event counter and the outside world."""
@@ -185,6 +206,8 @@ class _Run:
         #: inspectionData): afterInputPath, afterParameters/afterArguments, result, afterResultSelector,
         #: afterResultPath, afterItemsPath, maxConcurrency, toleratedFailureCount/Percentage
         self.inspection: dict[str, dict[str, Any]] | None = None
+        #: when a dict, the whole context object ``$$`` as given (TestState's ``context``), not rebuilt
+        self.fixed_context: dict[str, Any] | None = None
         last = getattr(recorder, "last_id", None)
         self._next = (last if isinstance(last, int) else 1) + 1
 
@@ -327,6 +350,8 @@ class StateContext:
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The context object (``$$``) for this state."""
+        if self.run.fixed_context is not None:
+            return {**self.run.fixed_context, **(extra or {})}
         state: dict[str, Any] = {"Name": self.name, "EnteredTime": iso_millis(self.entered_time)}
         if self.counts_retries:
             state["RetryCount"] = self.retry_count

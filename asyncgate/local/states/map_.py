@@ -213,7 +213,6 @@ def _items(state: MapState, effective: Any, scope: Scope, jsonata: bool) -> list
                 )
             return items
         items = effective
-        error = StatesErrorName.QUERY_EVALUATION_ERROR
     else:
         items = effective
         if state.items_path is not None:
@@ -223,9 +222,17 @@ def _items(state: MapState, effective: Any, scope: Scope, jsonata: bool) -> list
                 raise StatesError(
                     StatesErrorName.RUNTIME, f"Invalid path '{state.items_path.text}' : {exc.message}"
                 ) from None
-        error = StatesErrorName.RUNTIME
+        if not isinstance(items, list):
+            # recorded (TestState): ItemsPath "$$.Execution.Input" is shown as "$.Execution.Input"
+            text = state.items_path.text if state.items_path is not None else "$"
+            shown = text[1:] if text.startswith("$$") else text
+            raise StatesError(StatesErrorName.RUNTIME, f'Reference path "{shown}" must point to array.')
+        return items
     if not isinstance(items, list):
-        raise StatesError(error, f"Map state input must be an array but was: {_dumps(items)}")
+        raise StatesError(
+            StatesErrorName.QUERY_EVALUATION_ERROR,
+            f"Map state input must be an array but was: {_dumps(items)}",
+        )
     return items
 
 
