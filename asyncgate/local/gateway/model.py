@@ -143,6 +143,11 @@ class RestApi:
     stages: tuple[Stage, ...]
     router: Router[Method]
 
+    @property
+    def id(self) -> str:
+        """AWS's name for the API's id (``restApiId`` in URLs, ``id`` in GetRestApi)."""
+        return self.api_id
+
     def stage(self, name: str) -> Stage | None:
         """The stage called ``name``, if deployed."""
         return next((s for s in self.stages if s.name == name), None)
