@@ -4,8 +4,8 @@
 Spec: "A Choice state ... evaluates each Choice Rule in order and transitions to the Next of the first
 one that matches"; "If no Choice Rule matches and no Default is given, the interpreter raises
 States.NoChoiceMatched". A Choice has no ResultPath: its output is its (filtered) input, or under
-JSONata the matched rule's ``Output`` (else the state's). Assign: the matched rule's, or the
-state's own when the Default is taken.
+JSONata the matched rule's ``Output`` (else the state's). Assign: the state's own always, plus the
+matched rule's (developer guide, "Choice workflow state").
 
 The rules themselves (``choice.py``) are compiled once at parse time; this module only walks them.
 
@@ -44,8 +44,13 @@ async def run(state: ChoiceState, value: Any, ctx: StateContext) -> Transition:
     else:
         if state.default is None:
             raise StatesError(StatesErrorName.NO_CHOICE_MATCHED, NO_MATCH_CAUSE)
-        target, assign, output = state.default, state.assign, None
-    assigned = evaluate_assign(assign, rule_scope)
+        target, assign, output = state.default, None, None
+    # the guide: the state-level Assign "applies regardless of which choice rule matches"; the
+    # matched rule's own Assign is evaluated alongside it (same snapshot) and wins on a clash
+    assigned = evaluate_assign(state.assign, rule_scope)
+    rule_assigned = evaluate_assign(assign, rule_scope)
+    if rule_assigned:
+        assigned = {**(assigned or {}), **rule_assigned}
     if jsonata:
         return Next(target, render(output or state.output, scope, value), assigned)
     return Next(

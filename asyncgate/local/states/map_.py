@@ -199,6 +199,12 @@ def batches(items: list[Any], batcher: Mapping[str, Any], scope: Scope | None) -
 
 
 def _items(state: MapState, effective: Any, scope: Scope, jsonata: bool) -> list[Any]:
+    if state.item_reader is not None:
+        raise StatesError(
+            StatesErrorName.ITEM_READER_FAILED,
+            f"The ItemReader resource '{state.item_reader['Resource']}' is not supported by the local "
+            "runtime: asyncgate reads Map items from the state input (ItemsPath / Items) only",
+        )
     if jsonata:
         if state.items is not None:
             items = state.items.render(scope)

@@ -251,6 +251,9 @@ class MapState(_Common):
     #: ItemSelector (or the legacy Parameters)
     item_selector: Renderable | None = None
     item_batcher: Mapping[str, Any] | None = None
+    #: ItemReader / ResultWriter as written (reading items from S3 is not run locally yet)
+    item_reader: Mapping[str, Any] | None = None
+    result_writer: Mapping[str, Any] | None = None
     max_concurrency: int | None = None
     max_concurrency_path: JsonPath | None = None
     max_concurrency_expr: Renderable | None = None

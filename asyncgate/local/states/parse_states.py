@@ -265,6 +265,12 @@ class StateBuilders:
                 if ql is QL.JSONATA
                 else payload(body[sel], f"{ptr}/{sel}", self.errors)
             )
+        for key, attr in (("ItemReader", "item_reader"), ("ResultWriter", "result_writer")):
+            if key in body:
+                if not isinstance(body[key], Mapping) or not isinstance(body[key].get("Resource"), str):
+                    self.errors.schema("These fields are required: [Resource]", f"{ptr}/{key}")
+                else:
+                    out[attr] = dict(body[key])
         if isinstance(body.get("ItemBatcher"), Mapping):
             out["item_batcher"] = dict(body["ItemBatcher"])
         self.int_or_expr(body, "MaxConcurrency", ptr, ql, out, "max_concurrency")
