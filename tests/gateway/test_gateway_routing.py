@@ -105,3 +105,19 @@ def test_integration_uris_and_defaults() -> None:
         ).service
         == "dynamodb"
     )
+
+
+def test_a_method_that_cannot_be_built_is_left_out_not_fatal() -> None:
+    api = Resource("Api", "AWS::ApiGateway::RestApi", {"Name": "n"}, "api1", {"RootResourceId": "root"})
+    good = Resource(
+        "G", "AWS::ApiGateway::Method", {"RestApiId": "api1", "ResourceId": "root", "HttpMethod": "GET"}, "g"
+    )
+    bad = Resource(
+        "B",
+        "AWS::ApiGateway::Method",
+        {"RestApiId": "api1", "ResourceId": "root", "HttpMethod": "POST", "Integration": {"Type": "WEIRD"}},
+        "b",
+    )
+    (built,) = build_rest_apis(Stack("s", {r.logical_id: r for r in (api, good, bad)}, {}))
+    assert isinstance(built.router.match("GET", "/"), RouteMatch)
+    assert isinstance(built.router.match("POST", "/"), RouteMiss)

@@ -299,7 +299,11 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
             if path is None:
                 LOG.warning("method %s: its resource is not part of API %s; not served", m.logical_id, api_id)
                 continue
-            method = _method(m, path)
+            try:
+                method = _method(m, path)
+            except (ValueError, TypeError) as exc:  # one odd method must not take the runtime down
+                LOG.warning("method %s (%s): not served: %s", m.logical_id, m.path or path, exc)
+                continue
             routes.append((path, method.http_method, method))
         apis.append(
             RestApi(
