@@ -165,6 +165,22 @@ def test_input_json_and_path() -> None:
     assert with_input("$input.body $input.json('$')", b"") == "{} {}"  # recorded: empty body is {}
 
 
+def test_changes_through_input_path_show_in_input_json() -> None:
+    # qiita.com/makisyu: #set($body = $input.path('$')) #set($body.url = "...") then $input.json('$').
+    template = "#set($b = $input.path('$'))#set($b.url = \"https://x/$b.id\")$input.json('$')"
+    assert with_input(template, b'{"id": 7}') == '{"id":7,"url":"https://x/7"}'
+
+
+def test_jsonpath_wildcards_scans_unions_and_slices() -> None:
+    body = b'{"a": [{"b": 1, "c": 2}, {"b": 3}], "d": {"b": 4}}'
+    assert with_input(
+        "$input.json('$.a[*].b') $input.json('$..b') $input.json(\"$.a[0]['b','c']\")", body
+    ) == ('[1,3] [1,3,4] {"b":1,"c":2}')
+    assert with_input("$input.json('$.a[-1]') $input.json('$.a[0:1]') $input.json('$.d.*')", body) == (
+        '{"b":3} [{"b":1,"c":2}] [4]'
+    )
+
+
 # -- $util ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "escaped"),

@@ -24,9 +24,9 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from urllib.parse import quote_plus, unquote_plus
 
-from ..states.jsonpath import PathNotFound, compile_path
 from .java import JavaMap, java_str, to_java
 from .jsonbody import JsonBodyError, read_json
+from .jsonpath import select
 from .vtl import TemplateAbort, VtlObject
 
 __all__ = ["UTIL", "ContextMap", "InputBody", "InvalidBody", "Params", "escape_javascript"]
@@ -75,7 +75,7 @@ class Params:
 class InputBody(VtlObject):
     """``$input``: the payload (request body, or the integration's response body) and the params."""
 
-    __slots__ = ("_parsed", "_raw", "_text", "params_")
+    __slots__ = ("_java", "_parsed", "_raw", "_text", "params_")
     vtl_members: ClassVar[frozenset[str]] = frozenset({"body", "json", "path", "params"})
     _MISSING: ClassVar[object] = object()
 
@@ -83,6 +83,7 @@ class InputBody(VtlObject):
         self._raw = raw
         self._text: str | None = None
         self._parsed: Any = self._MISSING
+        self._java: Any = self._MISSING
         self.params_ = params
 
     @property
@@ -102,12 +103,16 @@ class InputBody(VtlObject):
         return self._parsed
 
     def json(self, path: Any = "$") -> str:
-        """``$input.json(x)``: the JSONPath result as a JSON string."""
-        return dump_json(self._select(path))
+        """``$input.json(x)``: the JSONPath result as a JSON string (changes made through
+        ``$input.path`` objects included, as on AWS)."""
+        document = self._java if self._java is not self._MISSING else self.document()
+        return dump_json(self._select(document, path))
 
     def path(self, path: Any = "$") -> Any:
-        """``$input.path(x)``: the JSONPath result as an object (maps print ``{a=b}``)."""
-        return to_java(self._select(path))
+        """``$input.path(x)``: the JSONPath result as the document's own objects (maps print ``{a=b}``)."""
+        if self._java is self._MISSING:
+            self._java = to_java(self.document())
+        return self._select(self._java, path)
 
     def params(self, name: Any = None) -> Any:
         """``$input.params()`` (all, by location) or ``$input.params(name)`` (path, query, header)."""
@@ -119,12 +124,9 @@ class InputBody(VtlObject):
             )
         return self.params_.lookup(java_str(name)) or ""
 
-    def _select(self, path: Any) -> Any:
-        doc = self.document()
-        try:
-            return compile_path(java_str(path)).get(doc)
-        except PathNotFound:
-            return None
+    @staticmethod
+    def _select(document: Any, path: Any) -> Any:
+        return select(document, java_str(path))
 
 
 def escape_javascript(text: str) -> str:
