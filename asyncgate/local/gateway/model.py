@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -30,6 +30,7 @@ from .vtl import Template, compile_deferred
 
 __all__ = [
     "Canary",
+    "CustomGatewayResponse",
     "Integration",
     "IntegrationResponse",
     "IntegrationType",
@@ -135,13 +136,25 @@ class Stage:
 
 
 @dataclass(frozen=True, slots=True)
+class CustomGatewayResponse:
+    """An ``AWS::ApiGateway::GatewayResponse``: how the API dresses one type of gateway error."""
+
+    response_type: str
+    status_code: str | None
+    #: ``gatewayresponse.header.X`` -> ``'literal'`` | ``method.request.header.Y`` | ...
+    parameters: dict[str, str]
+    templates: dict[str, Template]
+
+
+@dataclass(frozen=True, slots=True)
 class RestApi:
-    """A REST API ready to serve: its stages and the compiled route table."""
+    """A REST API ready to serve: its stages, the compiled route table, its custom gateway responses."""
 
     api_id: str
     name: str
     stages: tuple[Stage, ...]
     router: Router[Method]
+    gateway_responses: dict[str, CustomGatewayResponse] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -282,6 +295,22 @@ def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
     return tuple(stages)
 
 
+def _gateway_responses(api_id: str, stack: Stack) -> dict[str, CustomGatewayResponse]:
+    out: dict[str, CustomGatewayResponse] = {}
+    for res in stack.of_type("AWS::ApiGateway::GatewayResponse"):
+        props = res.properties
+        if props.get("RestApiId") != api_id or not props.get("ResponseType"):
+            continue
+        kind = str(props["ResponseType"])
+        out[kind] = CustomGatewayResponse(
+            response_type=kind,
+            status_code=str(props["StatusCode"]) if props.get("StatusCode") else None,
+            parameters={str(k): str(v) for k, v in (props.get("ResponseParameters") or {}).items()},
+            templates=_templates(props.get("ResponseTemplates")),
+        )
+    return out
+
+
 def build_rest_apis(stack: Stack) -> list[RestApi]:
     """Every ``AWS::ApiGateway::RestApi`` of the stack, with its methods routed and compiled."""
     apis: list[RestApi] = []
@@ -311,6 +340,7 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
                 name=str(api.properties.get("Name") or api.logical_id),
                 stages=_stages(api_id, stack),
                 router=Router.build(routes),
+                gateway_responses=_gateway_responses(api_id, stack),
             )
         )
     return apis

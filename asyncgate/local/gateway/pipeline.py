@@ -41,7 +41,7 @@ from .invocation import GatewayRequest, GatewayResponse, Invocation, new_ids
 from .mapping import InvalidBody
 from .model import Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
 from .parameters import integration_request, response_headers
-from .responses import GatewayResponseType
+from .responses import GatewayResponseType, error_response
 from .routing import RouteMiss
 from .selection import NO_MATCH_MESSAGE, select_response
 from .vtl import Template, TemplateFailed
@@ -91,8 +91,10 @@ class Gateway:
        (status code; a Lambda's error message) (500 when none), its template over the integration's
        body, response parameters and ``$context.responseOverride``.
 
-    Every response gets ``x-amzn-RequestId``, ``x-amz-apigw-id`` and ``X-Amzn-Trace-Id``. Nothing
-    escapes ``handle``: an unexpected error is logged and answered 500 Internal server error.
+    Errors are AWS's default gateway responses, or the API's ``AWS::ApiGateway::GatewayResponse``
+    for their type (``responses.py``). Every response gets ``x-amzn-RequestId``, ``x-amz-apigw-id``
+    and ``X-Amzn-Trace-Id``. Nothing escapes ``handle``: an unexpected error is logged and answered
+    500 Internal server error.
     """
 
     def __init__(
@@ -133,12 +135,13 @@ class Gateway:
             return self._error(inv, fail.kind, fail.message)
         except Exception:
             LOG.exception("%s %s %s: gateway failure", request_id, request.method, request.path)
-        return self._error(inv, GatewayResponseType.INTEGRATION_FAILURE)
+        return self._error(inv, GatewayResponseType.DEFAULT_5XX)
 
     # -- stages -----------------------------------------------------------------------------------
     async def _route(self, inv: Invocation) -> None:
         req = inv.request
         api = self._apis.get(req.api_id)
+        inv.api = api  # its gateway responses dress the errors from here on
         stage = api.stage(req.stage) if api is not None else None
         if api is None or stage is None:
             raise _Fail(GatewayResponseType.MISSING_AUTHENTICATION_TOKEN, log="no such API or stage")
@@ -185,7 +188,10 @@ class Gateway:
                 inv.result = await pending
         except TimeoutError as exc:
             raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
-        except (OSError, ValueError, AwsError) as exc:
+        except AwsError as exc:  # e.g. Lambda's Invoke refused the call: a configuration error on AWS
+            kind = GatewayResponseType.API_CONFIGURATION_ERROR
+            raise _Fail(kind, log=f"integration failed: {exc}") from exc
+        except (OSError, ValueError) as exc:  # the back end could not be reached or answered garbage
             raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=f"integration failed: {exc}") from exc
         if integration.type is IntegrationType.AWS_PROXY:
             inv.proxy_response = self._proxy_answer(inv.result)
@@ -199,11 +205,11 @@ class Gateway:
         function = function_from_uri(uri)
         if integration.type is IntegrationType.AWS_PROXY:
             if self._lambdas is None or function is None:
-                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no Lambda function to proxy to")
+                raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="no Lambda function to proxy to")
             return self._invoke_proxy(inv, function)
         if integration.type is IntegrationType.HTTP_PROXY:
             if self._http is None:
-                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
+                raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="no HTTP caller configured")
             assert inv.params is not None
             url = expand_uri(uri, inv.params.path)
             if inv.request.query_string:
@@ -217,7 +223,7 @@ class Gateway:
         call = integration_request(inv, integration.request_parameters)
         if integration.type is IntegrationType.AWS:
             if self._aws is None:
-                raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no AWS caller configured")
+                raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="no AWS caller configured")
             return call_aws(
                 self._aws,
                 service=integration.service,
@@ -226,7 +232,7 @@ class Gateway:
                 request=call,
             )
         if self._http is None:
-            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log="no HTTP caller configured")
+            raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="no HTTP caller configured")
         return self._http.request(
             method=integration.http_method,
             url=expand_uri(uri, call.path, call.query),
@@ -276,7 +282,7 @@ class Gateway:
             value = result.lambda_error if result.lambda_error is not None else str(result.status)
             response = select_response(integration, value)
         if response is None:
-            raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=NO_MATCH_MESSAGE)
+            raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log=NO_MATCH_MESSAGE)
         inv.response = response
         media_type, template = _response_template(response, inv.request.header("Accept"))
         body = self._render(inv, template, result.body, request_side=False) if template else result.body
@@ -305,12 +311,12 @@ class Gateway:
                     log=f"request body is not JSON: {exc}",
                 ) from exc
             raise _Fail(
-                GatewayResponseType.INTEGRATION_FAILURE, log=f"response body is not JSON: {exc}"
+                GatewayResponseType.API_CONFIGURATION_ERROR, log=f"response body is not JSON: {exc}"
             ) from exc
         except TemplateFailed as exc:
             side = "request" if request_side else "response"
             raise _Fail(
-                GatewayResponseType.INTEGRATION_FAILURE, log=f"Unable to transform {side}: {exc}"
+                GatewayResponseType.API_CONFIGURATION_ERROR, log=f"Unable to transform {side}: {exc}"
             ) from exc
 
     def _finish(self, inv: Invocation, response: GatewayResponse) -> GatewayResponse:
@@ -325,8 +331,12 @@ class Gateway:
     def _error(
         self, inv: Invocation, kind: GatewayResponseType, message: str | None = None
     ) -> GatewayResponse:
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
-        return self._finish(inv, GatewayResponse(kind.status, headers, kind.body(message)))
+        try:
+            return self._finish(inv, error_response(inv, kind, message))
+        except Exception:  # a custom gateway response must not break the error path itself
+            LOG.exception("%s: gateway response %s failed", inv.request_id, kind.name)
+            headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", kind.error_type)]
+            return self._finish(inv, GatewayResponse(kind.status, headers, kind.body(message)))
 
 
 def _with_stage_variables(uri: str, inv: Invocation) -> str:
