@@ -295,7 +295,10 @@ class _Run:
                 case MapState():
                     return await map_.run(state, value, ctx)
         except StatesError as exc:
-            return ctx.failed(exc)
+            failed = ctx.failed(exc)
+            if exc.error == StatesErrorName.QUERY_EVALUATION_ERROR.value:
+                await self.emit("EvaluationFailed", _evaluation_failed(state.name, failed))
+            return failed
         raise AssertionError(f"unknown state type {type(state).__name__}")
 
     def _caught(
@@ -320,6 +323,15 @@ class _Run:
         except StatesError as exc:
             return ctx.failed(exc)
         return Next(catcher.next, output, assigned)
+
+
+def _evaluation_failed(name: str, failed: Failed) -> dict[str, Any]:
+    """``evaluationFailedEventDetails``: AWS records one when a JSONata evaluation fails."""
+    details: dict[str, Any] = {"error": failed.error, "cause": failed.cause, "state": name}
+    marker = "specified for the field '"
+    if failed.cause and marker in failed.cause:
+        details["location"] = failed.cause.split(marker, 1)[1].split("'", 1)[0]
+    return details
 
 
 @dataclass(slots=True, kw_only=True)
