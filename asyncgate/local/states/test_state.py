@@ -102,6 +102,25 @@ def _targets(state: dict[str, Any]) -> set[str]:
     return {n for n in names if isinstance(n, str)}
 
 
+#: the fields a Parallel or Map keeps when its result is mocked and it runs as a Task
+_AS_TASK = ("Comment", "QueryLanguage", "InputPath", "Parameters", "Arguments", "ResultSelector",
+            "ResultPath", "OutputPath", "Output", "Assign", "Retry", "Catch", "Next", "End")
+_MOCK_RESOURCE = "arn:aws:states:::asyncgate:testStateMock"
+
+
+def _mocked_as_task(state: dict[str, Any]) -> dict[str, Any]:
+    """A Parallel or Map whose result is mocked: the same data flow around one mocked call.
+
+    The mock replaces the whole state's result (the branches or iterations do not run), so the
+    state behaves as a Task with its InputPath/Parameters (Arguments), ResultSelector, ResultPath,
+    OutputPath (Output), Assign, Retry and Catch.
+    """
+    fields = [f for f in _AS_TASK if not (state.get("Type") == "Map" and f == "Parameters")]
+    task = {k: state[k] for k in fields if k in state}
+    task.update({"Type": "Task", "Resource": _MOCK_RESOURCE})
+    return task
+
+
 def _wrap(state: dict[str, Any], name: str = TEST_STATE_NAME) -> dict[str, Any]:
     """A one-state machine; the states it may go to become Succeed placeholders."""
     states: dict[str, Any] = {target: {"Type": "Succeed"} for target in _targets(state)}
@@ -148,12 +167,18 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
             "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Expected value of type: OBJECT "
             "at /'")
     name = request.get("stateName")
+    mocked = request.get("mock") is not None
     if "States" in doc:
         machine = doc
         name = name or doc.get("StartAt")
+        target = (doc.get("States") or {}).get(name)
+        if mocked and isinstance(target, dict) and target.get("Type") in ("Parallel", "Map"):
+            machine = {**doc, "States": {**doc["States"], name: _mocked_as_task(target)}}
     else:
         # state names share one namespace with nested ones (a Map's ItemProcessor): avoid a clash
         name = TEST_STATE_NAME if f'"{TEST_STATE_NAME}"' not in json.dumps(doc) else f"_{TEST_STATE_NAME}_"
+        if mocked and doc.get("Type") in ("Parallel", "Map"):
+            doc = _mocked_as_task(doc)
         machine = _wrap(doc, name)
     definition = parse_definition(machine)
     state = definition.states.get(name) if isinstance(name, str) else None
