@@ -13,9 +13,12 @@ execution, with three differences:
 ``RETRIABLE`` or ``CAUGHT_ERROR``. At ``DEBUG``/``TRACE`` ``inspectionData`` carries the state's
 ``input`` (and ``variables`` when given).
 
-Not yet: the intermediate data-flow steps of ``inspectionData`` (afterInputPath, afterParameters,
-result, afterResultSelector, afterResultPath), mocks of Parallel and Map results, and
-``stateConfiguration`` (retry counts, Map failure counts). docs/conformance.md lists the cases.
+``inspectionData`` holds the data-flow steps the engine notes (``Engine.run_state``). A mocked
+Parallel or Map does not run its branches or iterations: the mock is the whole state's result, so it
+runs as a Task stand-in with the same data flow, and reports the steps AWS reports for its type.
+
+Not yet: ``stateConfiguration`` (retry counts, Map failure counts), ``errorDetails``, a
+``stateName`` inside a Map's ItemProcessor. docs/conformance.md lists the cases.
 
 Example:
     >>> _wrap({"Type": "Pass", "Next": "B"})["States"]["B"]
@@ -53,6 +56,8 @@ class _NoWaitClock:
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
+        #: the back-off the engine asked for before the retry it wanted
+        self.backoff: float | None = None
 
     def time(self) -> float:
         return self._clock.time()
@@ -61,6 +66,7 @@ class _NoWaitClock:
         return self._clock.now()
 
     async def sleep(self, seconds: float) -> None:
+        self.backoff = seconds
         raise _RetryWanted()
 
 
@@ -147,7 +153,7 @@ def _json_param(request: dict[str, Any], field: str, default: Any) -> Any:
 async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callable[[], Any],
                          role_default: str = "") -> dict[str, Any]:
     """The TestState API: run the state, answer status, output/error/cause, nextState, inspectionData."""
-    from .engine import Engine, ExecutionContext, _Run
+    from .engine import Engine
     from .model import End, Failed, Next
     from .parse import parse_definition
 
@@ -168,17 +174,19 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
             "at /'")
     name = request.get("stateName")
     mocked = request.get("mock") is not None
+    original: dict[str, Any] = {}
     if "States" in doc:
         machine = doc
         name = name or doc.get("StartAt")
         target = (doc.get("States") or {}).get(name)
         if mocked and isinstance(target, dict) and target.get("Type") in ("Parallel", "Map"):
+            original = target
             machine = {**doc, "States": {**doc["States"], name: _mocked_as_task(target)}}
     else:
         # state names share one namespace with nested ones (a Map's ItemProcessor): avoid a clash
         name = TEST_STATE_NAME if f'"{TEST_STATE_NAME}"' not in json.dumps(doc) else f"_{TEST_STATE_NAME}_"
         if mocked and doc.get("Type") in ("Parallel", "Map"):
-            doc = _mocked_as_task(doc)
+            original, doc = doc, _mocked_as_task(doc)
         machine = _wrap(doc, name)
     definition = parse_definition(machine)
     state = definition.states.get(name) if isinstance(name, str) else None
@@ -189,22 +197,18 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
     given_context = _json_param(request, "context", None)
 
     failures = _Failures()
-    engine = Engine(definition, tasks=_MockTasks(request.get("mock"), tasks), clock=_NoWaitClock(clock))
+    no_wait = _NoWaitClock(clock)
+    engine = Engine(definition, tasks=_MockTasks(request.get("mock"), tasks), clock=no_wait)
     role = request.get("roleArn") or role_default
-    ctx = ExecutionContext(execution_arn="arn:aws:states:us-east-1:000000000000:express:TestState:test",
-                           execution_name="test", state_machine_arn=(
-                               "arn:aws:states:us-east-1:000000000000:stateMachine:TestState"),
-                           state_machine_name="TestState", start_date=clock.time(), role_arn=role,
-                           input=value)
-    run = _Run(engine, ctx, failures)
-    # TestState's context object has no RedriveCount (it is not an execution)
-    run.base_context["Execution"].pop("RedriveCount", None)
-    if isinstance(given_context, dict):
-        run.base_context = {**run.base_context, **given_context}
+    ctx = _test_context(role=role, start=clock.time(), value=value)
+    steps: dict[str, dict[str, Any]] = {}
 
     out: dict[str, Any] = {}
     try:
-        transition = await run.state(state, value, dict(variables))
+        transition = await engine.run_state(
+            name, value, ctx, failures, variables=variables,
+            context=given_context if isinstance(given_context, dict) else None, inspection=steps,
+        )
     except _RetryWanted:
         error, cause = failures.last or (None, None)
         out["status"] = "RETRIABLE"
@@ -235,7 +239,76 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
         out["cause"] = cause
     if level != "INFO":
         inspection: dict[str, Any] = {"input": dumps(value)}
-        if request.get("variables") is not None:
+        noted_steps = steps.get(name, {})
+        if original:  # a mocked Parallel/Map ran as a Task: report what AWS reports for the real type
+            noted_steps = _as_original(original, noted_steps)
+        for step, noted in noted_steps.items():
+            # numbers stay numbers (InspectionData's maxConcurrency, toleratedFailure*); data is JSON text
+            inspection[step] = noted if step in _NUMERIC_STEPS else dumps(noted)
+        if variables:
             inspection["variables"] = dumps(variables)
+        details = _error_details(state, out, no_wait.backoff)
+        if details:
+            inspection["errorDetails"] = details
         out["inspectionData"] = inspection
     return out
+
+
+def _error_details(state: Any, out: dict[str, Any], backoff: float | None) -> dict[str, Any]:
+    """``errorDetails``: which Catcher caught the error, or which Retrier wants it and after how long."""
+    from .retry import error_matches
+
+    error = out.get("error")
+    if error is None:
+        return {}
+    if out["status"] == "CAUGHT_ERROR":
+        for i, catcher in enumerate(getattr(state, "catch", ())):
+            if error_matches(catcher.error_equals, error):
+                return {"catchIndex": i}
+    if out["status"] == "RETRIABLE":
+        for i, retrier in enumerate(getattr(state, "retry", ())):
+            if error_matches(retrier.error_equals, error):
+                details: dict[str, Any] = {"retryIndex": i}
+                if backoff is not None:
+                    whole = backoff == int(backoff)
+                    details["retryBackoffIntervalSeconds"] = int(backoff) if whole else backoff
+                return details
+    return {}
+
+
+def _as_original(state: dict[str, Any], noted: dict[str, Any]) -> dict[str, Any]:
+    """The inspection steps of a mocked Parallel or Map from those its Task stand-in noted."""
+    if state.get("Type") == "Parallel":
+        return {k: v for k, v in noted.items() if k in ("afterResultSelector", "afterResultPath")}
+    kept = ("afterInputPath", "afterResultSelector", "afterResultPath")
+    out = {k: v for k, v in noted.items() if k in kept}
+    limit = state.get("MaxConcurrency", 0)
+    out["maxConcurrency"] = limit if isinstance(limit, int) else 0
+    count = state.get("ToleratedFailureCount")
+    if isinstance(count, int):
+        out["toleratedFailureCount"] = count
+    percentage = state.get("ToleratedFailurePercentage")
+    if isinstance(percentage, int | float) and not isinstance(percentage, bool):
+        out["toleratedFailurePercentage"] = float(percentage)
+    return out
+
+
+_NUMERIC_STEPS = frozenset({"maxConcurrency", "toleratedFailureCount", "toleratedFailurePercentage"})
+
+
+def _test_context(*, role: str, start: float, value: Any) -> Any:
+    """The execution part of TestState's context object: like an execution's, without RedriveCount."""
+    from .engine import ExecutionContext
+
+    class _TestStateContext(ExecutionContext):
+        def context_object(self) -> dict[str, Any]:
+            out = ExecutionContext.context_object(self)
+            out["Execution"].pop("RedriveCount", None)
+            return out
+
+    return _TestStateContext(
+        execution_arn="arn:aws:states:us-east-1:000000000000:express:TestState:test",
+        execution_name="test",
+        state_machine_arn="arn:aws:states:us-east-1:000000000000:stateMachine:TestState",
+        state_machine_name="TestState", start_date=start, role_arn=role, input=value,
+    )
