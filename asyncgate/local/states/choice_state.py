@@ -23,7 +23,7 @@ from .errors import StatesError, StatesErrorName
 from .model import ChoiceState, Next, QueryLanguage, Transition
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["NO_MATCH_CAUSE", "run"]
 

@@ -29,9 +29,8 @@ Example:
 
 from __future__ import annotations
 
-from collections import ChainMap
-from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import choice_state, fail, map_, parallel, pass_, succeed, task, wait
@@ -56,8 +55,9 @@ from .model import (
     Transition,
     WaitState,
 )
+from .resume import resume_point
 from .retry import find_catcher, plan_retry
-from .scope import Scope
+from .state_context import StateContext
 from .tasks import TaskInvoker
 
 __all__ = [
@@ -147,7 +147,6 @@ _PREFIX = {
     ParallelState: "Parallel",
     MapState: "Map",
 }
-_PREFIXED_ERRORS = frozenset({StatesErrorName.RUNTIME.value, StatesErrorName.QUERY_EVALUATION_ERROR.value})
 _RETRYABLE = (TaskState, ParallelState, MapState)
 
 
@@ -165,6 +164,45 @@ class Engine:
         try:
             result = await within(
                 self.clock, self.definition.timeout_seconds, run.machine(self.definition, input, {})
+            )
+        except DeadlineExceeded:
+            return TimedOut()
+        if isinstance(result, Failed):
+            return result
+        return Succeeded(result.output)
+
+    async def resume(
+        self, history: Iterable[Any], input: Any, ctx: ExecutionContext, recorder: Recorder
+    ) -> Outcome:
+        """Continue an interrupted execution from its recorded history (see ``resume.py``).
+
+        ``history`` holds the events recorded so far (HistoryEvent objects, API dicts, or ``(type,
+        details)`` pairs); the recorder goes on numbering after them. The machine's TimeoutSeconds
+        counts from the execution's original start.
+        """
+        point = resume_point(self.definition, history, input)
+        if point.finished is not None:
+            return Succeeded(point.finished.output)
+        run = _Run(self, ctx, recorder)
+        variables: MutableMapping[str, Any] = dict(point.variables)
+        assert point.state is not None
+        start, value, entered_id = point.state, point.value, point.entered_event_id
+        if point.redecide:  # a Choice that already exited: decide again, silently
+            quiet = _Run(self, ctx, _Silent())
+            t = await quiet.state(
+                self.definition.states[start], value, dict(variables), entered_id=entered_id
+            )
+            if not isinstance(t, Next):
+                return t if isinstance(t, Failed) else Succeeded(t.output)
+            start, value, entered_id = t.name, t.output, None
+        timeout = self.definition.timeout_seconds
+        if timeout is not None and ctx.start_date is not None:
+            timeout = max(0.0, timeout - (self.clock.time() - ctx.start_date))
+        try:
+            result = await within(
+                self.clock,
+                timeout,
+                run.machine(self.definition, value, variables, start_at=start, entered_id=entered_id),
             )
         except DeadlineExceeded:
             return TimedOut()
@@ -219,13 +257,20 @@ class _Run:
         return event_id
 
     async def machine(
-        self, definition: Definition, value: Any, variables: MutableMapping[str, Any]
+        self,
+        definition: Definition,
+        value: Any,
+        variables: MutableMapping[str, Any],
+        *,
+        start_at: str | None = None,
+        entered_id: int | None = None,
     ) -> End | Failed:
-        """Run states from StartAt until End or Failed."""
-        name = definition.start_at
+        """Run states from StartAt (or ``start_at``, already entered as event ``entered_id``) to the end."""
+        name = start_at or definition.start_at
         while True:
             state = definition.states[name]
-            t = await self.state(state, value, variables)
+            t = await self.state(state, value, variables, entered_id=entered_id)
+            entered_id = None
             match t:
                 case Next(name=nxt, output=out, assigned=assigned):
                     if assigned:
@@ -238,9 +283,14 @@ class _Run:
                 case Failed():
                     return t
 
-    async def state(self, state: State, value: Any, variables: MutableMapping[str, Any]) -> Transition:
+    async def state(
+        self, state: State, value: Any, variables: MutableMapping[str, Any], *, entered_id: int | None = None
+    ) -> Transition:
         prefix = _PREFIX[type(state)]
-        event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value))
+        if entered_id is None:
+            event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value))
+        else:  # resumed: the Entered event is already in the history
+            event_id = entered_id
         ctx = StateContext(
             run=self,
             name=state.name,
@@ -332,91 +382,6 @@ def _evaluation_failed(name: str, failed: Failed) -> dict[str, Any]:
     if failed.cause and marker in failed.cause:
         details["location"] = failed.cause.split(marker, 1)[1].split("'", 1)[0]
     return details
-
-
-@dataclass(slots=True, kw_only=True)
-class StateContext:
-    """What a state module sees while it runs: its scope, the clock, the tasks, the recorder."""
-
-    run: _Run
-    name: str
-    entered_event_id: int
-    entered_time: float
-    #: the variables visible to this state: a snapshot taken when it was entered
-    variables: Mapping[str, Any]
-    #: the live scope the state's Assign writes to (a Map/Parallel's children chain onto it)
-    scope_variables: MutableMapping[str, Any] = field(default_factory=dict)
-    retry_count: int = 0
-    counts_retries: bool = False
-
-    @property
-    def clock(self) -> Clock:
-        return self.run.engine.clock
-
-    @property
-    def tasks(self) -> TaskInvoker:
-        tasks = self.run.engine.tasks
-        if tasks is None:
-            raise StatesError(StatesErrorName.RUNTIME, "No task invoker is configured for this engine")
-        return tasks
-
-    def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The context object (``$$``) for this state."""
-        if self.run.fixed_context is not None:
-            return {**self.run.fixed_context, **(extra or {})}
-        state: dict[str, Any] = {"Name": self.name, "EnteredTime": iso_millis(self.entered_time)}
-        if self.counts_retries:
-            state["RetryCount"] = self.retry_count
-        out = dict(self.run.base_context)
-        out["State"] = state
-        if extra:
-            out.update(extra)
-        return out
-
-    def scope(
-        self,
-        value: Any,
-        *,
-        result: Any = None,
-        error_output: Any = None,
-        extra_context: Mapping[str, Any] | None = None,
-    ) -> Scope:
-        """A Scope whose ``$``/``$states.input`` is ``value``."""
-        return Scope(
-            input=value,
-            context=self.context(extra_context),
-            variables=self.variables,
-            result=result,
-            error_output=error_output,
-        )
-
-    def note(self, step: str, value: Any) -> None:
-        """Remember a data-flow step's value for inspection (no-op unless the run asks for it)."""
-        if self.run.inspection is not None:
-            self.run.inspection.setdefault(self.name, {})[step] = value
-
-    async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
-        """Record one history event; returns its id."""
-        return await self.run.emit(type, details)
-
-    def failed(self, exc: StatesError) -> Failed:
-        """A Failed transition; data-flow errors get AWS's "An error occurred while ..." prefix."""
-        cause = exc.cause
-        if exc.error in _PREFIXED_ERRORS and cause is not None and not cause.startswith("An error occurred"):
-            cause = (
-                f"An error occurred while executing the state '{self.name}' (entered at the event id "
-                f"#{self.entered_event_id}). {cause}"
-            )
-        return Failed(exc.error, cause)
-
-    async def run_branch(self, definition: Definition, value: Any, *, silent: bool = False) -> End | Failed:
-        """Run a Parallel branch or a Map iteration in a child variable scope (outer ones read-only).
-
-        ``silent``: the events go nowhere (a Distributed Map's child executions have their own history).
-        """
-        child: MutableMapping[str, Any] = ChainMap({}, dict(self.scope_variables))
-        run = _Run(self.run.engine, self.run.ctx, _Silent()) if silent else self.run
-        return await run.machine(definition, value, child)
 
 
 class _Silent:

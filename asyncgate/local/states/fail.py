@@ -25,7 +25,7 @@ from .model import Failed, FailState, QueryLanguage, Transition
 from .scope import Scope
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["run"]
 

@@ -38,7 +38,7 @@ from .model import End, Failed, MapState, QueryLanguage, Transition
 from .scope import Scope
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["batches", "run"]
 

@@ -26,7 +26,7 @@ from .dataflow import advance, apply_input_path, evaluate_assign, finish_jsonpat
 from .model import PassState, QueryLanguage, Transition
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["run"]
 

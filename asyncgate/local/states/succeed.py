@@ -17,7 +17,7 @@ from .dataflow import apply_input_path, apply_output_path, evaluate_assign, rend
 from .model import End, QueryLanguage, SucceedState, Transition
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["run"]
 

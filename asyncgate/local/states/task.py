@@ -33,7 +33,7 @@ from .model import Failed, QueryLanguage, TaskState, Transition
 from .tasks import resource_kind
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["integration", "run"]
 

@@ -25,7 +25,7 @@ from .parse_fields import is_rfc3339
 from .scope import Scope
 
 if TYPE_CHECKING:
-    from .engine import StateContext
+    from .state_context import StateContext
 
 __all__ = ["parse_timestamp", "run"]
 

@@ -1,0 +1,118 @@
+"""What a state module sees while it runs: ``StateContext``.
+
+One is built per state entry by the engine. It gives the module its scope (``$``, ``$$``, variables),
+the clock, the TaskInvoker, the recorder, and a way to run nested machines (Parallel branches, Map
+iterations) in a child variable scope. Kept apart from ``engine.py`` so the state modules depend on
+this small surface, not on the engine's loop.
+
+Example:
+    >>> StateContext.__slots__[:3]
+    ('run', 'name', 'entered_event_id')
+"""
+
+from __future__ import annotations
+
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .clock import Clock, iso_millis
+from .errors import StatesError, StatesErrorName
+from .model import Definition, End, Failed
+from .scope import Scope
+from .tasks import TaskInvoker
+
+if TYPE_CHECKING:
+    from .engine import _Run
+
+__all__ = ["StateContext"]
+
+_PREFIXED_ERRORS = frozenset({StatesErrorName.RUNTIME.value, StatesErrorName.QUERY_EVALUATION_ERROR.value})
+
+
+@dataclass(slots=True, kw_only=True)
+class StateContext:
+    """What a state module sees while it runs: its scope, the clock, the tasks, the recorder."""
+
+    run: _Run
+    name: str
+    entered_event_id: int
+    entered_time: float
+    #: the variables visible to this state: a snapshot taken when it was entered
+    variables: Mapping[str, Any]
+    #: the live scope the state's Assign writes to (a Map/Parallel's children chain onto it)
+    scope_variables: MutableMapping[str, Any] = field(default_factory=dict)
+    retry_count: int = 0
+    counts_retries: bool = False
+
+    @property
+    def clock(self) -> Clock:
+        return self.run.engine.clock
+
+    @property
+    def tasks(self) -> TaskInvoker:
+        tasks = self.run.engine.tasks
+        if tasks is None:
+            raise StatesError(StatesErrorName.RUNTIME, "No task invoker is configured for this engine")
+        return tasks
+
+    def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The context object (``$$``) for this state."""
+        if self.run.fixed_context is not None:
+            return {**self.run.fixed_context, **(extra or {})}
+        state: dict[str, Any] = {"Name": self.name, "EnteredTime": iso_millis(self.entered_time)}
+        if self.counts_retries:
+            state["RetryCount"] = self.retry_count
+        out = dict(self.run.base_context)
+        out["State"] = state
+        if extra:
+            out.update(extra)
+        return out
+
+    def scope(
+        self,
+        value: Any,
+        *,
+        result: Any = None,
+        error_output: Any = None,
+        extra_context: Mapping[str, Any] | None = None,
+    ) -> Scope:
+        """A Scope whose ``$``/``$states.input`` is ``value``."""
+        return Scope(
+            input=value,
+            context=self.context(extra_context),
+            variables=self.variables,
+            result=result,
+            error_output=error_output,
+        )
+
+    def note(self, step: str, value: Any) -> None:
+        """Remember a data-flow step's value for inspection (no-op unless the run asks for it)."""
+        if self.run.inspection is not None:
+            self.run.inspection.setdefault(self.name, {})[step] = value
+
+    async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
+        """Record one history event; returns its id."""
+        return await self.run.emit(type, details)
+
+    def failed(self, exc: StatesError) -> Failed:
+        """A Failed transition; data-flow errors get AWS's "An error occurred while ..." prefix."""
+        cause = exc.cause
+        if exc.error in _PREFIXED_ERRORS and cause is not None and not cause.startswith("An error occurred"):
+            cause = (
+                f"An error occurred while executing the state '{self.name}' (entered at the event id "
+                f"#{self.entered_event_id}). {cause}"
+            )
+        return Failed(exc.error, cause)
+
+    async def run_branch(self, definition: Definition, value: Any, *, silent: bool = False) -> End | Failed:
+        """Run a Parallel branch or a Map iteration in a child variable scope (outer ones read-only).
+
+        ``silent``: the events go nowhere (a Distributed Map's child executions have their own history).
+        """
+        child: MutableMapping[str, Any] = ChainMap({}, dict(self.scope_variables))
+        from .engine import _Run, _Silent
+
+        run = _Run(self.run.engine, self.run.ctx, _Silent()) if silent else self.run
+        return await run.machine(definition, value, child)
