@@ -36,6 +36,8 @@ async def run(state: ChoiceState, value: Any, ctx: StateContext) -> Transition:
     jsonata = state.query_language is QueryLanguage.JSONATA
     scope = ctx.scope(value)
     effective = value if jsonata else apply_input_path(state.input_path, state.input_path_null, scope)
+    if not jsonata:
+        ctx.note("afterInputPath", effective)
     rule_scope = ctx.scope(effective)
     for branch in state.choices:
         if branch.rule.matches(rule_scope):

@@ -38,12 +38,16 @@ async def run(state: PassState, value: Any, ctx: StateContext) -> Transition:
         assigned = evaluate_assign(state.assign, scope)
         return advance(state, render(state.output, scope, value), assigned)
     scope = ctx.scope(value)
-    effective = apply_input_path(state.input_path, state.input_path_null, scope)
-    ctx.note("afterInputPath", effective)
-    effective = render(state.parameters, ctx.scope(effective), effective)
-    ctx.note("afterParameters", effective)
-    result = state.result if state.has_result else effective
-    ctx.note("result", result)
+    if state.has_result:
+        # Result stands in for the work: InputPath and Parameters are not evaluated (TestState
+        # inspection records only result / afterResultSelector / afterResultPath here)
+        result = state.result
+        ctx.note("result", result)
+    else:
+        effective = apply_input_path(state.input_path, state.input_path_null, scope)
+        ctx.note("afterInputPath", effective)
+        result = render(state.parameters, ctx.scope(effective), effective)
+        ctx.note("afterParameters", result)
     ctx.note("afterResultSelector", result)
     assigned = evaluate_assign(state.assign, ctx.scope(result))
     return finish_jsonpath(state, value, result, scope, assigned, ctx)

@@ -28,4 +28,5 @@ async def run(state: SucceedState, value: Any, ctx: StateContext) -> Transition:
     if state.query_language is QueryLanguage.JSONATA:
         return End(render(state.output, scope, value), evaluate_assign(state.assign, scope))
     effective = apply_input_path(state.input_path, state.input_path_null, scope)
+    ctx.note("afterInputPath", effective)
     return End(apply_output_path(state.output_path, state.output_path_null, effective, scope))

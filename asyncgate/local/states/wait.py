@@ -42,6 +42,8 @@ async def run(state: WaitState, value: Any, ctx: StateContext) -> Transition:
     jsonata = state.query_language is QueryLanguage.JSONATA
     scope = ctx.scope(value)
     effective = value if jsonata else apply_input_path(state.input_path, state.input_path_null, scope)
+    if not jsonata:
+        ctx.note("afterInputPath", effective)
     eff_scope = ctx.scope(effective)
     now = ctx.clock.time()
     if state.seconds is not None:
