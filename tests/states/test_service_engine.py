@@ -155,3 +155,44 @@ def test_lambda_task_through_the_lambda_runtime(tmp_path: Path) -> None:
         store.close()
     assert out["status"] == "SUCCEEDED", out
     assert json.loads(out["output"]) == {"echo": {"name": "ada"}, "upper": "ADA"}
+
+
+def test_standard_execution_resumes_after_a_crash(tmp_path: Path) -> None:
+    """A Standard execution cut off mid-Wait continues after a restart: finished states are not
+    repeated, the interrupted one runs again from its recorded input, ids continue (recovery.py)."""
+    definition = machine({
+        "First": {"Type": "Pass", "Result": {"step": 1}, "ResultPath": "$.first", "Next": "Hold"},
+        "Hold": {"Type": "Wait", "Seconds": 5, "Next": "Last"},
+        "Last": {"Type": "Pass", "End": True},
+    }, "First")
+    store = Store(tmp_path / "db.sqlite3")
+    logs = Logs(store)
+
+    async def crash() -> str:
+        svc = StatesService(store, logs, None, clock=ScaledClock(100.0))
+        arn = (await svc.create_state_machine({"name": "long", "definition": definition, "roleArn": ROLE}))[
+            "stateMachineArn"]
+        started = await svc.start_execution({"stateMachineArn": arn, "input": '{"k": "v"}'})
+        await asyncio.sleep(0.02)  # inside the 50 ms Wait
+        await store.barrier()
+        return str(started["executionArn"])  # the loop ends without close(): a crash
+
+    async def restart(arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        svc = StatesService(store, logs, None, clock=ScaledClock(100.0))
+        await svc.start()
+        described = await wait_done(svc, arn)
+        history = await svc.get_execution_history({"executionArn": arn})
+        await svc.close()
+        return described, history["events"]
+
+    try:
+        arn = asyncio.run(crash())
+        described, events = asyncio.run(restart(arn))
+    finally:
+        store.close()
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"k": "v", "first": {"step": 1}}
+    types = [e["type"] for e in events]
+    assert types.count("PassStateEntered") == 2  # First once (not repeated), Last once
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))

@@ -60,7 +60,8 @@ def test_state_name_in_a_machine_and_inspection_data(tmp_path: Path) -> None:
                                            "B": {"Type": "Fail", "Error": "E", "Cause": "C"}}}
     out = call_test_state(tmp_path, {"definition": json.dumps(machine), "stateName": "B",
                                 "inspectionLevel": "DEBUG", "input": '{"x": 1}'})
-    assert out == {"status": "FAILED", "error": "E", "cause": "C", "inspectionData": {"input": '{"x":1}'}}
+    assert (out["status"], out["error"], out["cause"]) == ("FAILED", "E", "C")
+    assert out["inspectionData"]["input"] == '{"x":1}'  # plus the steps the engine notes
 
 
 def test_bad_requests(tmp_path: Path) -> None:

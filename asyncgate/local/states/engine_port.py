@@ -64,17 +64,32 @@ class EnginePort:
             input=value,
         )
 
-    async def run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
-        """Run to the end and map the engine's outcome; the Express five-minute limit applies here."""
+    @property
+    def can_resume(self) -> bool:
+        """Whether the engine can continue an interrupted execution from its history."""
+        from .engine import Engine
+
+        return hasattr(Engine, "resume")
+
+    async def run(self, execution: Execution, value: Any, recorder: Recorder,
+                  history: list[Any] | None = None) -> Outcome:
+        """Run to the end (or, given its ``history``, continue it) and map the engine's outcome.
+
+        The Express five-minute limit applies here; the machine's TimeoutSeconds in the engine.
+        """
         from . import engine as eng
 
         engine = self.engine(execution.revision)
         limit = None
         if execution.kind is not ExecutionKind.STANDARD:
             limit = EXPRESS_MAX_SECONDS / self._scale
+        ctx = self.context(execution, value)
         try:
             async with asyncio.timeout(limit):
-                result = await engine.run(value, self.context(execution, value), recorder)
+                if history is None:
+                    result = await engine.run(value, ctx, recorder)
+                else:
+                    result = await engine.resume(history, value, ctx, recorder)
         except TimeoutError:
             return Outcome(ExecutionStatus.TIMED_OUT, error="States.Timeout",
                            cause="The execution exceeded the five-minute limit of Express workflows.")

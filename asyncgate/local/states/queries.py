@@ -26,7 +26,7 @@ from .validation import constraint_error, decode_token, encode_token, page_size,
 __all__ = ["Queries"]
 
 _STATUSES = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
-_COLUMNS = "arn, machine_arn, revision_id, name, status, input, output, error, cause, start_date, stop_date"
+COLUMNS = "arn, machine_arn, revision_id, name, status, input, output, error, cause, start_date, stop_date"
 
 
 def _status_filter(request: dict[str, Any]) -> str | None:
@@ -48,7 +48,7 @@ class Queries:
     def load(self, arn: Any) -> Execution:
         """A stored Standard execution by ARN, or InvalidArn / ExecutionDoesNotExist."""
         parsed = parse_states_arn(arn, "execution", field="executionArn")
-        sql = f"SELECT {_COLUMNS} FROM sfn_executions WHERE arn=?"
+        sql = f"SELECT {COLUMNS} FROM sfn_executions WHERE arn=?"
         row = self.store.read(lambda db: db.execute(sql, (parsed.text,)).fetchone())
         if row is None:
             raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{parsed.text}'")
@@ -71,7 +71,7 @@ class Queries:
         size = page_size(request)
         scope = f"{machine.arn}|{status}"
         offset = decode_token(request.get("nextToken"), scope)
-        sql = f"SELECT {_COLUMNS} FROM sfn_executions WHERE machine_arn=?"
+        sql = f"SELECT {COLUMNS} FROM sfn_executions WHERE machine_arn=?"
         args: list[Any] = [machine.arn]
         if status is not None:
             sql += " AND status=?"

@@ -6,12 +6,15 @@ Why this policy:
   the gateway answered ``200`` for each row in ``sfn_pending_starts``, so each is started again, with
   the same ARN, name, input and start date, on the machine revision it was accepted for. A re-run
   may repeat side effects of the interrupted attempt — that is what at-least-once means.
-- **Standard executions left RUNNING are closed as FAILED** (``States.Runtime``, with a cause that
-  says why). AWS runs Standard workflows exactly once and resumes them; this runtime does not resume
-  yet, and re-running one from the start could repeat side effects that exactly-once forbids. Failing
-  it visibly (DescribeExecution, ListExecutions ``statusFilter=FAILED``, an ``ExecutionFailed`` event
-  appended after the last recorded one) is the honest answer until resume lands. Nothing is deleted:
-  the history is keyed by ``(execution_arn, id)``, so a resume can replace this policy and append.
+- **Standard executions left RUNNING are resumed** from their recorded history when the engine can
+  (``Engine.resume``, ``resume.py``): the state that was entered and not exited runs again from its
+  recorded input (at-least-once for that one state, as a Retry would), finished states are not
+  repeated, and the new events are appended after the recorded ones — the history is keyed by
+  ``(execution_arn, id)`` for exactly this. Standard's start date, and so its TimeoutSeconds, is kept.
+- **Otherwise they are closed as FAILED** (``States.Runtime``, with a cause that says why), e.g.
+  under a test runner that cannot resume: re-running one from the start could repeat side effects
+  that exactly-once forbids, and failing it visibly (DescribeExecution, ListExecutions
+  ``statusFilter=FAILED``, an ``ExecutionFailed`` event after the last recorded one) is honest.
 
 Example:
     >>> INTERRUPTED_ERROR
@@ -27,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..store import Store
-from .executions import Execution, ExecutionKind, delete_pending, history_row
+from .executions import Execution, ExecutionKind, delete_pending, history_row, row_to_execution
 from .machines import MachineRegistry, MachineType, StateMachine
 from .recorder import HistoryEvent
 
@@ -43,10 +46,12 @@ INTERRUPTED_CAUSE = (
 
 
 async def recover(store: Store, machines: MachineRegistry, now: Callable[[], float],
-                  respawn: Callable[[Execution, Any], None]) -> tuple[int, int]:
-    """Re-run pending Express starts and fail interrupted Standard executions.
+                  respawn: Callable[[Execution, Any], None],
+                  resume: Callable[[Execution, Any, list[HistoryEvent]], None] | None = None,
+                  ) -> tuple[int, int]:
+    """Re-run pending Express starts; resume (or, without ``resume``, fail) interrupted Standard ones.
 
-    Returns ``(express_rerun, standard_failed)``.
+    Returns ``(express_rerun, standard_resumed_or_failed)``.
     """
     pending = store.read(
         lambda db: db.execute(
@@ -67,6 +72,16 @@ async def recover(store: Store, machines: MachineRegistry, now: Callable[[], flo
         execution = Execution(arn, name, machine, revision, ExecutionKind.EXPRESS, text, start_date)
         respawn(execution, json.loads(text))
         rerun += 1
+
+    if resume is not None:
+        resumed = 0
+        for execution, history in _interrupted(store, machines):
+            resume(execution, json.loads(execution.input), history)
+            resumed += 1
+        if rerun or resumed:
+            log.warning("recovery: re-ran %d Express start(s), resumed %d Standard execution(s)",
+                        rerun, resumed)
+        return rerun, resumed
 
     stop = now()
 
@@ -89,3 +104,31 @@ async def recover(store: Store, machines: MachineRegistry, now: Callable[[], flo
         log.warning("recovery: re-ran %d Express start(s), failed %d interrupted Standard execution(s)",
                     rerun, failed)
     return rerun, failed
+
+
+def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[Execution, list[HistoryEvent]]]:
+    """Standard executions still RUNNING in the store, each with its recorded history."""
+    from .queries import COLUMNS
+
+    rows = store.read(
+        lambda db: db.execute(f"SELECT {COLUMNS} FROM sfn_executions WHERE status='RUNNING'").fetchall()
+    )
+    out = []
+    for row in rows:
+        revision = machines.revision(row[2])
+        if revision is None:
+            log.error("interrupted execution %s: revision %s is gone; left RUNNING", row[0], row[2])
+            continue
+        machine = machines.machines.get(row[1]) or StateMachine(
+            row[1], row[1].rsplit(":", 1)[-1], MachineType.STANDARD, revision, revision.created
+        )
+        events = store.read(
+            lambda db, arn=row[0]: db.execute(
+                "SELECT id, previous_id, timestamp, type, details FROM sfn_history WHERE execution_arn=?"
+                " ORDER BY id", (arn,)
+            ).fetchall()
+        )
+        history = [HistoryEvent(i, p, t, kind, None if d is None else json.loads(d))
+                   for i, p, t, kind, d in events]
+        out.append((row_to_execution(row, machine, revision), history))
+    return out

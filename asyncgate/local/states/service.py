@@ -94,6 +94,7 @@ class StatesService:
         self._lambdas = lambdas
         self._tasks = tasks
         self._runner: Runner | None = runner
+        self._port: EnginePort | None = None
         self._queries = Queries(store, self._machines)
         self._tags = Tags(store)
         self._running: dict[str, Execution] = {}
@@ -101,8 +102,11 @@ class StatesService:
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Recover what a crash left: re-run pending Express starts, close interrupted Standard ones."""
-        await recover(self._store, self._machines, self._now, self._respawn)
+        """Recover what a crash left: re-run pending Express starts, resume interrupted Standard ones
+        (or fail them when the engine cannot resume; see ``recovery.py``)."""
+        port = self._engine_port()
+        resume = self._resume if port is not None and port.can_resume else None
+        await recover(self._store, self._machines, self._now, self._respawn, resume)
 
     async def close(self) -> None:
         """Cancel running executions without ending them (recovery owns them), flush vended logs."""
@@ -302,29 +306,38 @@ class StatesService:
             sinks.append(log_sink)
         return Recorder(self._now, sinks, last_id=last_id), log_sink
 
-    def _spawn(self, execution: Execution, value: Any, started: HistoryEvent | None = None) -> None:
+    def _spawn(self, execution: Execution, value: Any, started: HistoryEvent | None = None,
+               history: list[HistoryEvent] | None = None) -> None:
         """Run an accepted execution in the background (its start is already durable).
 
-        ``started`` is the ExecutionStarted event when the caller already persisted it (Standard).
+        ``started`` is the ExecutionStarted event when the caller already persisted it (Standard);
+        ``history`` the events recorded before an interruption, to resume after them.
         """
-        if started is None:
-            started = HistoryEvent(1, 0, execution.start_date, *execution.started_event())
-        recorder, log_sink = self._recorder(execution, last_id=started.id)
-        if log_sink is not None:
-            log_sink(started)
+        if history:
+            recorder, _ = self._recorder(execution, last_id=history[-1].id)
+        else:
+            if started is None:
+                started = HistoryEvent(1, 0, execution.start_date, *execution.started_event())
+            recorder, log_sink = self._recorder(execution, last_id=started.id)
+            if log_sink is not None:
+                log_sink(started)
         self._running[execution.arn] = execution
         execution.task = asyncio.get_running_loop().create_task(
-            self._execute(execution, value, recorder), name=f"sfn:{execution.name}"
+            self._execute(execution, value, recorder, history), name=f"sfn:{execution.name}"
         )
         execution.task.add_done_callback(lambda _t: self._running.pop(execution.arn, None))
 
     def _respawn(self, execution: Execution, value: Any) -> None:
         self._spawn(execution, value)
 
-    async def _execute(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
+    def _resume(self, execution: Execution, value: Any, history: list[HistoryEvent]) -> None:
+        self._spawn(execution, value, history=history)
+
+    async def _execute(self, execution: Execution, value: Any, recorder: Recorder,
+                       history: list[HistoryEvent] | None = None) -> Outcome:
         """Run the engine and record the end; a shutdown leaves the execution to recovery."""
         try:
-            outcome = await self._run(execution, value, recorder)
+            outcome = await self._run(execution, value, recorder, history)
         except asyncio.CancelledError:
             if execution.stop_request is None or self._closing:
                 raise
@@ -352,10 +365,21 @@ class StatesService:
         must not cancel the write's future under the store's writer thread."""
         return await asyncio.shield(self._store.write(op))
 
-    async def _run(self, execution: Execution, value: Any, recorder: Recorder) -> Outcome:
-        if self._runner is None:
-            self._runner = EnginePort(self._machines, self._task_invoker(), self._clock).run
-        return await self._runner(execution, value, recorder)
+    def _engine_port(self) -> EnginePort | None:
+        """The engine, unless a test replaced it with its own runner."""
+        if self._runner is not None:
+            return None
+        if self._port is None:
+            self._port = EnginePort(self._machines, self._task_invoker(), self._clock)
+        return self._port
+
+    async def _run(self, execution: Execution, value: Any, recorder: Recorder,
+                   history: list[HistoryEvent] | None = None) -> Outcome:
+        port = self._engine_port()
+        if port is None:
+            assert self._runner is not None and history is None
+            return await self._runner(execution, value, recorder)
+        return await port.run(execution, value, recorder, history)
 
     def _task_invoker(self) -> Any:
         if self._tasks is None:
