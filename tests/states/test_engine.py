@@ -362,3 +362,27 @@ def test_run_state_runs_one_state_with_given_context_and_notes_the_data_flow() -
     assert inspection["P"]["afterInputPath"] == {"v": 1}
     assert inspection["P"]["afterParameters"] == {"v": 1, "ctx": {"Custom": 1}}
     assert inspection["P"]["afterResultPath"] == t.output
+
+
+def test_an_endless_pass_loop_yields_to_the_event_loop() -> None:
+    """A looping workflow must not starve the one event loop the whole server runs on."""
+    definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}
+
+    async def main() -> int:
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        tick = asyncio.ensure_future(ticker())
+        run = asyncio.ensure_future(run_definition(definition, {}))
+        await asyncio.sleep(0.2)
+        run.cancel()
+        tick.cancel()
+        await asyncio.gather(run, tick, return_exceptions=True)
+        return ticks
+
+    assert asyncio.run(main()) > 10

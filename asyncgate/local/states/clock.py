@@ -102,6 +102,8 @@ class VirtualClock:
     Sleepers wake in deadline order; ``sleeps`` records each requested delay so tests can assert
     back-off sequences. Time only moves when all runnable tasks have yielded (checked by letting the
     loop spin a few times), so concurrent branches still interleave as they would in real time.
+    Work that waits on real I/O (a Lambda worker process) looks idle to it, so a timeout racing such
+    work fires at once: tests with real Lambdas use ``SystemClock``.
 
     Example:
         >>> import asyncio

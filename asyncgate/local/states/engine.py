@@ -29,6 +29,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -248,6 +249,7 @@ class _Run:
         self.fixed_context: dict[str, Any] | None = None
         last = getattr(recorder, "last_id", None)
         self._next = (last if isinstance(last, int) else 1) + 1
+        self._steps = 0
 
     async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
         last = getattr(self.recorder, "last_id", None)
@@ -271,6 +273,9 @@ class _Run:
             state = definition.states[name]
             t = await self.state(state, value, variables, entered_id=entered_id)
             entered_id = None
+            self._steps += 1
+            if self._steps % 64 == 0:  # a Pass/Choice loop must not starve the server's one event loop
+                await asyncio.sleep(0)
             match t:
                 case Next(name=nxt, output=out, assigned=assigned):
                     if assigned:
