@@ -8,6 +8,7 @@ engine's own Lambda handling is what runs.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -386,3 +387,34 @@ def test_an_endless_pass_loop_yields_to_the_event_loop() -> None:
         return ticks
 
     assert asyncio.run(main()) > 10
+
+
+def test_backoff_never_shrinks_never_passes_max_delay_and_stops_at_max_attempts() -> None:
+    """Spec: the interval "MUST be multiplied by BackoffRate after each retry"; MaxDelaySeconds caps it."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from asyncgate.local.states.model import Retrier
+
+    @given(
+        interval=st.integers(1, 100),
+        rate=st.floats(1.0, 5.0),
+        attempts=st.integers(0, 8),
+        cap=st.one_of(st.none(), st.integers(1, 500)),
+    )
+    def check(interval: int, rate: float, attempts: int, cap: int | None) -> None:
+        r = Retrier(
+            error_equals=("E",),
+            interval_seconds=interval,
+            backoff_rate=rate,
+            max_attempts=attempts,
+            max_delay_seconds=cap,
+        )
+        delays = [next_delay([r], "E", [n]) for n in range(attempts + 2)]
+        live = [d for d in delays if d is not None]
+        assert len(live) == attempts and delays[attempts] is None
+        assert all(a <= b for a, b in itertools.pairwise(live))
+        assert all(d <= cap for d in live) if cap is not None else True
+        assert live[:1] in ([], [float(min(interval, cap or interval))])
+
+    check()
