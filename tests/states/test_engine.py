@@ -418,3 +418,33 @@ def test_backoff_never_shrinks_never_passes_max_delay_and_stops_at_max_attempts(
         assert live[:1] in ([], [float(min(interval, cap or interval))])
 
     check()
+
+
+def test_stopping_an_execution_records_the_running_state_as_aborted() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 100, "Next": "P"},
+            "P": {"Type": "Pass", "End": True},
+        },
+    }
+    from tests.states.engine_harness import Events
+
+    events = Events()
+
+    async def main() -> None:
+        from asyncgate.local.states.clock import SystemClock
+        from asyncgate.local.states.engine import Engine
+        from asyncgate.local.states.parse import parse_definition
+        from tests.states.engine_harness import context
+
+        run = asyncio.ensure_future(
+            Engine(parse_definition(definition), tasks=None, clock=SystemClock()).run({}, context({}), events)
+        )
+        await asyncio.sleep(0.05)
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+
+    asyncio.run(main())
+    assert events.types == ["WaitStateEntered", "WaitStateAborted"]

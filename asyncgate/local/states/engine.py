@@ -149,6 +149,8 @@ _PREFIX = {
     MapState: "Map",
 }
 _RETRYABLE = (TaskState, ParallelState, MapState)
+#: states whose interruption by StopExecution AWS records as ``<Type>StateAborted``
+_ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 
 
 class Engine:
@@ -250,6 +252,8 @@ class _Run:
         last = getattr(recorder, "last_id", None)
         self._next = (last if isinstance(last, int) else 1) + 1
         self._steps = 0
+        #: the top-level variable scope (aborted events are recorded for top-level states only)
+        self.top: MutableMapping[str, Any] | None = None
 
     async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
         last = getattr(self.recorder, "last_id", None)
@@ -269,6 +273,8 @@ class _Run:
     ) -> End | Failed:
         """Run states from StartAt (or ``start_at``, already entered as event ``entered_id``) to the end."""
         name = start_at or definition.start_at
+        if self.top is None and definition is self.engine.definition:
+            self.top = variables
         while True:
             state = definition.states[name]
             t = await self.state(state, value, variables, entered_id=entered_id)
@@ -305,21 +311,13 @@ class _Run:
             counts_retries=isinstance(state, _RETRYABLE),
             scope_variables=variables,
         )
-        attempts = [0] * len(getattr(state, "retry", ()))
-        while True:
-            t = await self._attempt(state, value, ctx)
-            if not isinstance(t, Failed) or not isinstance(state, _RETRYABLE):
-                break
-            plan = plan_retry(state.retry, t.error, attempts)
-            if plan is not None:
-                attempts[plan[0]] += 1
-                ctx.retry_count += 1
-                await self.engine.clock.sleep(plan[1])
-                continue
-            catcher = find_catcher(state.catch, t.error)
-            if catcher is not None:
-                t = self._caught(state, catcher, t, value, ctx)
-            break
+        try:
+            t = await self._with_retry(state, value, ctx)
+        except asyncio.CancelledError:
+            # StopExecution: the state in progress at the top level is recorded as aborted
+            if prefix in _ABORTABLE and variables is self.top:
+                await self.emit(f"{prefix}StateAborted", None)
+            raise
         if isinstance(t, Next | End):
             try:
                 check_size(t.output, state.name)
@@ -329,6 +327,23 @@ class _Run:
                 f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None)
             )
         return t
+
+    async def _with_retry(self, state: State, value: Any, ctx: StateContext) -> Transition:
+        attempts = [0] * len(getattr(state, "retry", ()))
+        while True:
+            t = await self._attempt(state, value, ctx)
+            if not isinstance(t, Failed) or not isinstance(state, _RETRYABLE):
+                return t
+            plan = plan_retry(state.retry, t.error, attempts)
+            if plan is not None:
+                attempts[plan[0]] += 1
+                ctx.retry_count += 1
+                await self.engine.clock.sleep(plan[1])
+                continue
+            catcher = find_catcher(state.catch, t.error)
+            if catcher is not None:
+                t = self._caught(state, catcher, t, value, ctx)
+            return t
 
     async def _attempt(self, state: State, value: Any, ctx: StateContext) -> Transition:
         try:
