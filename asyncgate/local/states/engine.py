@@ -59,6 +59,7 @@ from .model import (
 from .resume import resume_point
 from .retry import find_catcher, plan_retry
 from .state_context import StateContext
+from .task_tokens import TaskTokens
 from .tasks import TaskInvoker
 
 __all__ = [
@@ -156,10 +157,19 @@ _ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
 class Engine:
     """Runs one parsed definition; build once per state machine revision, ``run`` per execution."""
 
-    def __init__(self, definition: Definition, *, tasks: TaskInvoker | None, clock: Clock) -> None:
+    def __init__(
+        self,
+        definition: Definition,
+        *,
+        tasks: TaskInvoker | None,
+        clock: Clock,
+        tokens: TaskTokens | None = None,
+    ) -> None:
         self.definition = definition
         self.tasks = tasks
         self.clock = clock
+        #: task tokens of ``.waitForTaskToken`` tasks; share one between engines so SendTask* finds them
+        self.tokens = tokens if tokens is not None else TaskTokens()
 
     async def run(self, input: Any, ctx: ExecutionContext, recorder: Recorder) -> Outcome:
         """Run the execution to its end; ``TimeoutSeconds`` of the machine gives ``TimedOut``."""

@@ -45,6 +45,8 @@ class StateContext:
     scope_variables: MutableMapping[str, Any] = field(default_factory=dict)
     retry_count: int = 0
     counts_retries: bool = False
+    #: ``$$.Task.Token`` of a ``.waitForTaskToken`` task
+    task_token: str | None = None
 
     @property
     def clock(self) -> Clock:
@@ -66,6 +68,8 @@ class StateContext:
             state["RetryCount"] = self.retry_count
         out = dict(self.run.base_context)
         out["State"] = state
+        if self.task_token is not None:
+            out["Task"] = {"Token": self.task_token}
         if extra:
             out.update(extra)
         return out

@@ -51,6 +51,9 @@ def integration(resource: str) -> tuple[str, str]:
 async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
     """Run the task once (the engine retries by calling again)."""
     jsonata = state.query_language is QueryLanguage.JSONATA
+    token = None
+    if state.resource.endswith(".waitForTaskToken"):
+        token = ctx.task_token = ctx.run.engine.tokens.issue(ctx.run.ctx.execution_arn, state.name)
     scope = ctx.scope(value)
     if jsonata:
         payload = render(state.arguments, scope, value)
@@ -62,7 +65,11 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
         ctx.note("afterParameters", payload)
     timeout = _seconds(state, "timeout_seconds", "TimeoutSeconds", ctx, value)
     heartbeat = _seconds(state, "heartbeat_seconds", "HeartbeatSeconds", ctx, value)
-    outcome = await _invoke(state, payload, timeout, heartbeat, ctx)
+    try:
+        outcome = await _invoke(state, payload, timeout, heartbeat, ctx, token)
+    finally:
+        if token is not None:
+            ctx.run.engine.tokens.cancel(token)
     if isinstance(outcome, Failed):
         return outcome
     result = outcome
@@ -78,7 +85,12 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
 
 
 async def _invoke(
-    state: TaskState, payload: Any, timeout: float | None, heartbeat: float | None, ctx: StateContext
+    state: TaskState,
+    payload: Any,
+    timeout: float | None,
+    heartbeat: float | None,
+    ctx: StateContext,
+    token: str | None = None,
 ) -> Any:
     function = resource_kind(state.resource) == "lambda-function"
     if function:
@@ -104,7 +116,7 @@ async def _invoke(
         await ctx.emit("TaskStarted", dict(ident))
     try:
         result = await within(
-            ctx.clock, timeout, ctx.tasks.invoke(state.resource, payload, timeout_s=timeout)
+            ctx.clock, timeout, _work(state, payload, timeout, heartbeat, ctx, ident, token)
         )
         check_size(result, label)
     except DeadlineExceeded:
@@ -114,10 +126,28 @@ async def _invoke(
         await ctx.emit(f"{prefix}TimedOut", error_details(StatesErrorName.TIMEOUT.value, cause, **ident))
         return Failed(StatesErrorName.TIMEOUT.value, cause)
     except StatesError as exc:
-        await ctx.emit(f"{prefix}Failed", error_details(exc.error, exc.cause, **ident))
+        kind = "TimedOut" if exc.error == StatesErrorName.HEARTBEAT_TIMEOUT.value else "Failed"
+        await ctx.emit(f"{prefix}{kind}", error_details(exc.error, exc.cause, **ident))
         return Failed(exc.error, exc.cause)
     await ctx.emit(f"{prefix}Succeeded", {**ident, **payload_details(result)})
     return result
+
+
+async def _work(
+    state: TaskState,
+    payload: Any,
+    timeout: float | None,
+    heartbeat: float | None,
+    ctx: StateContext,
+    ident: dict[str, Any],
+    token: str | None,
+) -> Any:
+    """The call, and for ``.waitForTaskToken`` the wait for SendTaskSuccess/Failure after it."""
+    response = await ctx.tasks.invoke(state.resource, payload, timeout_s=timeout)
+    if token is None:
+        return response
+    await ctx.emit("TaskSubmitted", {**ident, **payload_details(response)})
+    return await ctx.run.engine.tokens.wait(token, clock=ctx.clock, heartbeat_s=heartbeat)
 
 
 def _region(ctx: StateContext) -> str:
