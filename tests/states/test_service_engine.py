@@ -196,3 +196,58 @@ def test_standard_execution_resumes_after_a_crash(tmp_path: Path) -> None:
     assert types.count("PassStateEntered") == 2  # First once (not repeated), Last once
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
     assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+
+
+WAITING = machine({
+    "A": {"Type": "Pass", "Next": "W"},
+    "W": {"Type": "Wait", "Seconds": 5, "Next": "B"},
+    "B": {"Type": "Pass", "End": True},
+}, "A")
+
+
+def test_clean_shutdown_then_restart_resumes_without_aborted_events(tmp_path: Path) -> None:
+    """close() cuts executions off without ending them: nothing is recorded while they unwind."""
+    store = Store(tmp_path / "db.sqlite3")
+    logs = Logs(store)
+
+    async def stop() -> str:
+        svc = StatesService(store, logs, None, clock=ScaledClock(100.0))
+        arn = (await svc.create_state_machine({"name": "w", "definition": WAITING, "roleArn": ROLE}))[
+            "stateMachineArn"]
+        execution = (await svc.start_execution({"stateMachineArn": arn}))["executionArn"]
+        await asyncio.sleep(0.02)
+        await svc.close()
+        await store.barrier()
+        return str(execution)
+
+    async def restart(arn: str) -> tuple[str, list[str]]:
+        svc = StatesService(store, logs, None, clock=ScaledClock(100.0))
+        await svc.start()
+        described = await wait_done(svc, arn)
+        history = await svc.get_execution_history({"executionArn": arn})
+        await svc.close()
+        return described["status"], [e["type"] for e in history["events"]]
+
+    try:
+        status, types = asyncio.run(restart(asyncio.run(stop())))
+    finally:
+        store.close()
+    assert status == "SUCCEEDED"
+    assert types == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered",
+                     "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+
+
+def test_stop_execution_with_the_engine(tmp_path: Path) -> None:
+    async def scenario(svc: StatesService) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        arn = (await svc.create_state_machine({"name": "w", "definition": WAITING, "roleArn": ROLE}))[
+            "stateMachineArn"]
+        execution = (await svc.start_execution({"stateMachineArn": arn}))["executionArn"]
+        await asyncio.sleep(0.05)
+        await svc.stop_execution({"executionArn": execution, "error": "Halt", "cause": "enough"})
+        described = await svc.describe_execution({"executionArn": execution})
+        history = await svc.get_execution_history({"executionArn": execution, "reverseOrder": True})
+        return described, history["events"]
+
+    described, events = run(tmp_path, scenario)
+    assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Halt", "enough")
+    assert [e["type"] for e in events[:2]] == ["ExecutionAborted", "WaitStateAborted"]

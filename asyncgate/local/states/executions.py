@@ -142,6 +142,8 @@ class Execution:
     #: set by StopExecution before it cancels the task: (error, cause)
     stop_request: tuple[str | None, str | None] | None = None
     task: asyncio.Task[Outcome] | None = field(default=None, repr=False)
+    #: the execution's recorder while it runs (muted at shutdown)
+    recorder: Recorder | None = field(default=None, repr=False)
 
     def finish(self, outcome: Outcome, stop_date: float) -> None:
         """Take the terminal outcome."""

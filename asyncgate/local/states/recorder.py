@@ -103,6 +103,11 @@ class Recorder:
         self._sinks = tuple(sinks)
         self._last = last_id
 
+    def mute(self) -> None:
+        """Record nothing more: a shutdown cuts executions off without ending them (recovery resumes
+        or re-runs them), so what the engine reports while unwinding (``*StateAborted``) is dropped."""
+        self._sinks = ()
+
     @property
     def last_id(self) -> int:
         """The id of the last event recorded."""

@@ -111,6 +111,9 @@ class StatesService:
     async def close(self) -> None:
         """Cancel running executions without ending them (recovery owns them), flush vended logs."""
         self._closing = True
+        for execution in list(self._running.values()):
+            if execution.recorder is not None:
+                execution.recorder.mute()
         tasks = [e.task for e in list(self._running.values()) if e.task is not None]
         for task in tasks:
             task.cancel()
@@ -322,6 +325,7 @@ class StatesService:
             if log_sink is not None:
                 log_sink(started)
         self._running[execution.arn] = execution
+        execution.recorder = recorder
         execution.task = asyncio.get_running_loop().create_task(
             self._execute(execution, value, recorder, history), name=f"sfn:{execution.name}"
         )
