@@ -118,9 +118,12 @@ class Outcome:
 Runner = Callable[["Execution", Any, Recorder], Awaitable[Outcome]]
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def dumps(value: Any) -> str:
     """JSON as Step Functions writes outputs: compact, non-ASCII kept."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _encode(value)
 
 
 @dataclass(slots=True, eq=False)

@@ -55,6 +55,8 @@ _ERROR_TYPES = frozenset({
 })
 _FATAL_TYPES = frozenset({"ExecutionAborted", "ExecutionFailed", "ExecutionTimedOut"})
 _TERMINAL = _FATAL_TYPES | {"ExecutionSucceeded"}
+#: one encoder for every message: ``json.dumps`` with options builds a new JSONEncoder per call
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 #: CloudWatch Logs truncates an escaped input/output above 248 KB (Step Functions logging guide).
 _TRUNCATE_AT = 248 * 1024
 
@@ -93,7 +95,7 @@ def log_message(event: HistoryEvent, execution_arn: str, *, include_data: bool) 
     doc["previous_event_id"] = str(event.previous_event_id)
     doc["event_timestamp"] = str(int(event.timestamp * 1000))
     doc["execution_arn"] = execution_arn
-    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    return _encode(doc)
 
 
 @dataclass(slots=True)
