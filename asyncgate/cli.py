@@ -111,7 +111,9 @@ def _up(args: argparse.Namespace) -> int:
         log.warning("binding %s: the server is reachable from other machines, and it has no "
                     "authentication of its own", args.host)
     data_dir: Path = (args.data_dir or app_dir / ".asyncgate").resolve()
-    runtime = Runtime(load_assembly(assembly_dir), data_dir, time_scale=args.time_scale)
+    endpoint = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
+    runtime = Runtime(load_assembly(assembly_dir), data_dir, time_scale=args.time_scale,
+                      endpoint_url=endpoint)
 
     def ready() -> None:
         for endpoint in runtime.endpoints:

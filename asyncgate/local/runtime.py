@@ -15,9 +15,7 @@ Internals, in order, for ``start()``:
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from typing import Any
 from asyncgate.local.api.json_protocol import JsonProtocol, Service
 from asyncgate.local.api.operations import LOGS_OPERATIONS, STATES_OPERATIONS
 from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
-from asyncgate.local.assembly import Assembly, Resource, Stack
+from asyncgate.local.assembly import Assembly, Resource, Stack, state_machine_definition
 from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
@@ -39,24 +37,6 @@ from asyncgate.local.store import Store
 __all__ = ["ApiEndpoint", "Runtime"]
 
 log = logging.getLogger("asyncgate")
-
-_SERVED = frozenset({
-    "AWS::Logs::LogGroup",
-    "AWS::Lambda::Function",
-    "AWS::StepFunctions::StateMachine",
-    "AWS::IAM::Role",
-    "AWS::IAM::Policy",
-    "AWS::IAM::ManagedPolicy",
-    "AWS::ApiGateway::RestApi",
-    "AWS::ApiGateway::Resource",
-    "AWS::ApiGateway::Method",
-    "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::Stage",
-    "AWS::ApiGateway::Account",
-    "AWS::Lambda::Permission",
-    "AWS::CDK::Metadata",
-})
-
 
 @dataclass(frozen=True, slots=True)
 class ApiEndpoint:
@@ -82,6 +62,7 @@ class Runtime:
         time_scale: float = 1.0,
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,
+        endpoint_url: str | None = None,
     ) -> None:
         self.assembly = assembly
         self.data_dir = data_dir
@@ -91,7 +72,9 @@ class Runtime:
         self.clock: Clock = ScaledClock(time_scale) if time_scale != 1.0 else SystemClock()
         self.store = Store(data_dir / "asyncgate.sqlite3")
         self.logs = Logs(self.store)
-        self.lambdas = LambdaService(self.logs, data_dir=data_dir / "lambda", store=self.store)
+        self.lambdas = LambdaService(
+            self.logs, data_dir=data_dir, store=self.store, endpoint_url=endpoint_url
+        )
         self.states = StatesService(self.store, self.logs, self.lambdas, clock=self.clock)
         stacks = assembly.stacks if assembly else []
         self.iam = Iam.from_stacks(stacks)
@@ -102,13 +85,13 @@ class Runtime:
         self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS})
         self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
         self.gateway = Gateway(self.apis, aws=self.caller, lambdas=self.lambdas)
-        self.unsupported = _unsupported(stacks, assembly)
+        self.unsupported: dict[str, int] = dict(assembly.unsupported) if assembly else {}
 
     @property
     def endpoints(self) -> list[ApiEndpoint]:
         """One row per deployed REST API stage."""
         return [
-            ApiEndpoint(api.id, api.name, stage)
+            ApiEndpoint(api.id, api.name, stage.name)
             for api in self.apis
             for stage in api.stages
         ]
@@ -120,7 +103,6 @@ class Runtime:
             self._register_functions(stack)
             for machine in stack.of_type("AWS::StepFunctions::StateMachine"):
                 await self.states.deploy_state_machine(_state_machine_request(machine))
-        await self.lambdas.start()
         await self.states.start()
         for type_, count in sorted(self.unsupported.items()):
             log.warning("not served locally: %s (%d in the template)", type_, count)
@@ -141,15 +123,6 @@ class Runtime:
             config = _function_config(fn, stack, self.data_dir / "inline")
             if config is not None:
                 self.lambdas.register(config)
-
-
-def _unsupported(stacks: Iterable[Stack], assembly: Assembly | None) -> dict[str, int]:
-    counts: dict[str, int] = dict(assembly.unsupported) if assembly else {}
-    for stack in stacks:
-        for resource in stack.resources.values():
-            if resource.type not in _SERVED and resource.type not in counts:
-                counts[resource.type] = counts.get(resource.type, 0) + 1
-    return counts
 
 
 def _function_config(fn: Resource, stack: Stack, inline_root: Path) -> FunctionConfig | None:
@@ -190,14 +163,9 @@ def _function_config(fn: Resource, stack: Stack, inline_root: Path) -> FunctionC
 def _state_machine_request(machine: Resource) -> dict[str, Any]:
     """CreateStateMachine's request from an ``AWS::StepFunctions::StateMachine``'s properties."""
     props = machine.properties
-    definition = props.get("DefinitionString")
-    if definition is None:
-        definition = json.dumps(props.get("Definition") or {})
-    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
-        definition = definition.replace("${" + key + "}", str(value))
     request: dict[str, Any] = {
         "name": str(machine.attributes.get("Name") or machine.physical_id.rsplit(":", 1)[-1]),
-        "definition": definition,
+        "definition": state_machine_definition(machine),
         "roleArn": str(props.get("RoleArn", "")),
         "type": str(props.get("StateMachineType", "STANDARD")),
     }

@@ -169,9 +169,12 @@ class Store:
                 db.execute("ROLLBACK")
             error = StoreError(f"commit failed: {exc}")
             for _op, fut in batch:
-                fut.set_exception(error)
+                if not fut.done():
+                    fut.set_exception(error)
             return
         for fut, ok, value in outcomes:
+            if fut.done():  # the caller was cancelled; its write is committed all the same
+                continue
             if ok:
                 fut.set_result(value)
             else:

@@ -137,7 +137,7 @@ def test_payload_over_256_kb_fails_the_webhook(server: LiveServer) -> None:
     assert execution_events(server, marker) == []
 
 
-@pytest.mark.parametrize("body", [b'{"truncated": ', b"not json at all", b'{"a": 1}}'])
+@pytest.mark.parametrize("body", [b'{"truncated": ', b"not json at all", b'{"a": }'])
 def test_malformed_body_is_refused_and_nothing_starts(server: LiveServer, body: bytes) -> None:
     before = len([e for e in vended_events(server) if e["type"] == "ExecutionStarted"])
     status, answer = post(server, body)
