@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test lint clean
+.PHONY: install run test soak lint clean
 
 install: $(STAMP)
 
@@ -20,6 +20,9 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+soak: install
+	$(BIN)/python -m pytest -q -m soak
 
 lint: install
 	$(BIN)/ruff check .
