@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from asyncgate.local.errors import TaskDoesNotExist
+from asyncgate.local.errors import TaskTimedOut
 from asyncgate.local.states.clock import VirtualClock
 from asyncgate.local.states.engine import Engine, Failed, Succeeded
 from asyncgate.local.states.parse import parse_definition
@@ -85,7 +85,7 @@ def test_send_task_failure_fails_the_task_and_the_token_is_gone() -> None:
     outcome, events, tokens = run(definition(), answer)
     assert outcome == Failed("Rejected", "no budget")
     assert events.types[-1] == "TaskFailed"
-    with pytest.raises(TaskDoesNotExist):
+    with pytest.raises(TaskTimedOut, match="Provided task does not exist anymore"):
         tokens.succeed(used[0], {})
 
 

@@ -20,6 +20,7 @@ from .clock import Clock, iso_millis
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
 from .machines import MachineRegistry, Revision
 from .recorder import Recorder
+from .task_tokens import TaskTokens
 
 __all__ = ["EnginePort"]
 
@@ -29,10 +30,13 @@ log = logging.getLogger("asyncgate.states")
 class EnginePort:
     """Runs executions on the engine; engines are built once per revision and reused."""
 
-    def __init__(self, registry: MachineRegistry, tasks: Any, clock: Clock) -> None:
+    def __init__(self, registry: MachineRegistry, tasks: Any, clock: Clock,
+                 tokens: TaskTokens | None = None) -> None:
         self._registry = registry
         self._tasks = tasks
         self._clock = clock
+        #: one TaskTokens for every engine, so SendTask* finds a token whatever revision issued it
+        self.tokens = tokens if tokens is not None else TaskTokens()
         self._engines: dict[str, Any] = {}
         #: wall seconds per clock second (a ScaledClock runs faster)
         self._scale = float(getattr(clock, "scale", 1.0))
@@ -44,7 +48,7 @@ class EnginePort:
             from .engine import Engine
 
             definition = self._registry.compiled(revision)
-            engine = Engine(definition, tasks=self._tasks, clock=self._clock)
+            engine = Engine(definition, tasks=self._tasks, clock=self._clock, tokens=self.tokens)
             self._engines[revision.revision_id] = engine
         return engine
 

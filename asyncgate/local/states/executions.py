@@ -33,8 +33,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ..arns import arn as make_arn
 from .machines import Revision, StateMachine
 from .recorder import HistoryEvent, Recorder
+from .validation import random_uuid, validate_input, validate_name
 
 __all__ = [
     "EXPRESS_MAX_SECONDS",
@@ -45,6 +47,8 @@ __all__ = [
     "Outcome",
     "Runner",
     "dumps",
+    "new_execution",
+    "start_args",
     "terminal_event",
 ]
 
@@ -205,6 +209,24 @@ class Execution:
             "inputDetails": {"truncated": False},
             "roleArn": self.revision.role_arn,
         }
+
+
+def start_args(request: dict[str, Any]) -> tuple[str, str, Any]:
+    """StartExecution's ``(name, input text, input value)``, validated as AWS does (a uuid name if none)."""
+    name = request.get("name")
+    name = random_uuid() if name is None else validate_name(name)
+    text, value = validate_input(request.get("input"))
+    return name, text, value
+
+
+def new_execution(machine: StateMachine, kind: ExecutionKind, name: str, text: str, now: float) -> Execution:
+    """A new execution's record: Standard ARNs are ``execution:MACHINE:NAME``, Express ones
+    ``express:MACHINE:NAME:UUID`` (an Express name may be reused at once)."""
+    if kind is ExecutionKind.STANDARD:
+        arn = make_arn("states", f"execution:{machine.name}:{name}")
+    else:
+        arn = make_arn("states", f"express:{machine.name}:{name}:{random_uuid()}")
+    return Execution(arn, name, machine, machine.revision, kind, text, now)
 
 
 def terminal_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:

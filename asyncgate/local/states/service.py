@@ -33,15 +33,14 @@ import logging
 import math
 from typing import Any
 
-from ..arns import arn as make_arn
 from ..errors import (
     AwsError,
     ExecutionAlreadyExists,
     InvalidDefinition,
-    InvalidToken,
     StateMachineTypeNotSupported,
 )
 from ..store import Store
+from .callbacks import Callbacks
 from .clock import Clock, SystemClock
 from .engine_port import EnginePort
 from .executions import (
@@ -56,22 +55,22 @@ from .executions import (
     insert_event,
     insert_pending,
     insert_standard,
+    new_execution,
+    start_args,
     terminal_event,
 )
-from .machines import MachineRegistry, StateMachine
+from .machines import MachineRegistry
 from .queries import Queries
 from .recorder import HistoryEvent, Recorder, Sink
 from .recovery import recover
 from .tags import Tags
+from .task_tokens import TaskTokens
 from .validation import (
     decode_token,
     definition_diagnostics,
     encode_token,
     page_size,
-    random_uuid,
     require,
-    validate_input,
-    validate_name,
 )
 from .vended_logs import VendedLogs
 
@@ -105,6 +104,9 @@ class StatesService:
         self._tags = Tags(store)
         self._running: dict[str, Execution] = {}
         self._closing = False
+        #: outstanding ``.waitForTaskToken`` tokens of every engine
+        self.tokens = TaskTokens()
+        self._callbacks = Callbacks(self.tokens)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -190,31 +192,36 @@ class StatesService:
 
     # -- executions ---------------------------------------------------------------------------------
     async def start_execution(self, request: dict[str, Any]) -> dict[str, Any]:
+        execution = await self._start(request)
+        return {"executionArn": execution.arn, "startDate": execution.start_date}
+
+    async def _start(self, request: dict[str, Any]) -> Execution:
+        """StartExecution: the execution started (durably), or the running one with that name and input."""
         machine = self._machines.get(request.get("stateMachineArn"))
-        name, text, value = self._start_args(request)
+        name, text, value = start_args(request)
         now = self._now()
         if machine.express:
-            execution = self._execution(machine, ExecutionKind.EXPRESS, name, text, now)
+            execution = new_execution(machine, ExecutionKind.EXPRESS, name, text, now)
             await self._durable(insert_pending(execution))
             self._spawn(execution, value)
-        else:
-            execution = self._execution(machine, ExecutionKind.STANDARD, name, text, now)
-            started = HistoryEvent(1, 0, now, *execution.started_event())
-            clash = await self._durable(insert_standard(execution, started))
-            if clash is not None:
-                existing = self._running.get(execution.arn)
-                if clash == "RUNNING:same" and existing is not None:
-                    return {"executionArn": existing.arn, "startDate": existing.start_date}
-                raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.arn}'")
-            self._spawn(execution, value, started)
-        return {"executionArn": execution.arn, "startDate": execution.start_date}
+            return execution
+        execution = new_execution(machine, ExecutionKind.STANDARD, name, text, now)
+        started = HistoryEvent(1, 0, now, *execution.started_event())
+        clash = await self._durable(insert_standard(execution, started))
+        if clash is not None:
+            existing = self._running.get(execution.arn)
+            if clash == "RUNNING:same" and existing is not None:
+                return existing
+            raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.arn}'")
+        self._spawn(execution, value, started)
+        return execution
 
     async def start_sync_execution(self, request: dict[str, Any]) -> dict[str, Any]:
         machine = self._machines.get(request.get("stateMachineArn"))
         if not machine.express:
             raise StateMachineTypeNotSupported(_NOT_SUPPORTED)
-        name, text, value = self._start_args(request)
-        execution = self._execution(machine, ExecutionKind.SYNC, name, text, self._now())
+        name, text, value = start_args(request)
+        execution = new_execution(machine, ExecutionKind.SYNC, name, text, self._now())
         recorder, session = self._recorder(execution, last_id=1)
         if session is not None:
             session(HistoryEvent(1, 0, execution.start_date, *execution.started_event()))
@@ -271,32 +278,17 @@ class StatesService:
 
         return await run_test_state(request, clock=self._clock, tasks=self._task_invoker)
 
-    # -- callbacks (task tokens are not issued by this engine yet) -----------------------------------
+    # -- callbacks (``.waitForTaskToken``; see callbacks.py and task_tokens.py) ---------------------
     async def send_task_success(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+        return await self._callbacks.send_task_success(request)
 
     async def send_task_failure(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+        return await self._callbacks.send_task_failure(request)
 
     async def send_task_heartbeat(self, request: dict[str, Any]) -> dict[str, Any]:
-        raise InvalidToken(f"Invalid Token: '{require(request, 'taskToken')}'")
+        return await self._callbacks.send_task_heartbeat(request)
 
     # -- internals ----------------------------------------------------------------------------------
-    @staticmethod
-    def _start_args(request: dict[str, Any]) -> tuple[str, str, Any]:
-        name = request.get("name")
-        name = random_uuid() if name is None else validate_name(name)
-        text, value = validate_input(request.get("input"))
-        return name, text, value
-
-    def _execution(self, machine: StateMachine, kind: ExecutionKind, name: str, text: str,
-                   now: float) -> Execution:
-        if kind is ExecutionKind.STANDARD:
-            arn = make_arn("states", f"execution:{machine.name}:{name}")
-        else:
-            arn = make_arn("states", f"express:{machine.name}:{name}:{random_uuid()}")
-        return Execution(arn, name, machine, machine.revision, kind, text, now)
-
     def _find(self, arn: Any) -> Execution:
         """A Standard execution, running or from the store; Express ARNs are not valid here."""
         execution = self._running.get(arn) if isinstance(arn, str) else None
@@ -380,7 +372,7 @@ class StatesService:
         if self._runner is not None:
             return None
         if self._port is None:
-            self._port = EnginePort(self._machines, self._task_invoker(), self._clock)
+            self._port = EnginePort(self._machines, self._task_invoker(), self._clock, self.tokens)
         return self._port
 
     async def _run(self, execution: Execution, value: Any, recorder: Recorder,
@@ -392,8 +384,16 @@ class StatesService:
         return await port.run(execution, value, recorder, history)
 
     def _task_invoker(self) -> Any:
+        """Lambda tasks, with nested ``states:startExecution*`` children in front of them."""
         if self._tasks is None:
+            from .child_executions import ChildExecutions
             from .tasks import LambdaTasks
 
-            self._tasks = LambdaTasks(self._lambdas)
+            lambdas = LambdaTasks(self._lambdas)
+            self._tasks = ChildExecutions(lambdas, start=self._start, stop=self._stop_child)
         return self._tasks
+
+    async def _stop_child(self, child: Execution, error: str | None, cause: str | None) -> None:
+        """A stopped parent stops its ``.sync`` child; a server shutdown leaves it to recovery."""
+        if not self._closing and child.status is ExecutionStatus.RUNNING:
+            await self.stop_execution({"executionArn": child.arn, "error": error, "cause": cause})

@@ -53,7 +53,9 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
     jsonata = state.query_language is QueryLanguage.JSONATA
     token = None
     if state.resource.endswith(".waitForTaskToken"):
-        token = ctx.task_token = ctx.run.engine.tokens.issue(ctx.run.ctx.execution_arn, state.name)
+        token = ctx.task_token = ctx.run.engine.tokens.issue(
+            ctx.run.ctx.execution_arn, state.name, key=f"{ctx.entered_event_id}.{ctx.retry_count}"
+        )
     scope = ctx.scope(value)
     if jsonata:
         payload = render(state.arguments, scope, value)

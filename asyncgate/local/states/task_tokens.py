@@ -6,8 +6,16 @@ SendTaskFailure or SendTaskHeartbeat with that token. ``TaskTokens`` is the meet
 ``issue``s a token and ``wait``s on it; the service's API methods call ``succeed``/``fail``/
 ``heartbeat``. It lives in memory, on the one event loop: a waiting execution holds only a future.
 
-Errors are AWS's: an unknown or finished token is ``TaskDoesNotExist`` (a malformed one
-``InvalidToken``); no heartbeat within HeartbeatSeconds fails the task with ``States.HeartbeatTimeout``.
+Why tokens are derived, not random: a token names ``(execution, state, entered event id, attempt)``.
+The history that a restart resumes from is durable, and a resumed Task is re-entered with its
+recorded Entered event id, so it is issued the *same* token again — a token handed to a worker before
+a crash (or a ``kill -9``) is still accepted by SendTaskSuccess after the restart. The history is the
+persistence; no second table can disagree with it.
+
+Errors are AWS's: a token whose task has closed (answered, timed out, aborted) is ``TaskTimedOut``
+("Task Timed Out: 'Provided task does not exist anymore'", as AWS answers a token used twice); a
+well-formed token no running task owns is ``TaskDoesNotExist``; one that is not a token at all is
+``InvalidToken``. No heartbeat within HeartbeatSeconds fails the task with ``States.HeartbeatTimeout``.
 
 Example:
     >>> import asyncio
@@ -29,14 +37,19 @@ import asyncio
 import base64
 import json
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidToken, TaskDoesNotExist
+from ..errors import InvalidToken, TaskDoesNotExist, TaskTimedOut
 from .clock import Clock, DeadlineExceeded, within
 from .errors import StatesError, StatesErrorName
 
-__all__ = ["TaskTokens"]
+__all__ = ["TaskTokens", "token_execution"]
+
+#: closed tokens remembered so a late or repeated answer gets TaskTimedOut, not TaskDoesNotExist
+_CLOSED_KEPT = 10_000
+_CLOSED_MESSAGE = "Task Timed Out: 'Provided task does not exist anymore'"
 
 
 @dataclass(slots=True)
@@ -49,41 +62,77 @@ class _Waiting:
     early: tuple[str, Any] | None = None
 
 
+def token_execution(token: str) -> str | None:
+    """The execution ARN a well-formed token names, else None.
+
+    Example:
+        >>> token_execution(TaskTokens().issue("arn:e", "S", key="3.0"))
+        'arn:e'
+        >>> token_execution("not a token") is None
+        True
+    """
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except ValueError:
+        return None
+    arn = doc.get("e") if isinstance(doc, dict) else None
+    return arn if isinstance(arn, str) else None
+
+
 class TaskTokens:
     """Outstanding task tokens of every running execution."""
 
     def __init__(self) -> None:
         self._waiting: dict[str, _Waiting] = {}
+        self._closed: OrderedDict[str, None] = OrderedDict()
 
-    def issue(self, execution_arn: str, state_name: str) -> str:
-        """A new token for the task ``state_name`` of ``execution_arn``."""
-        raw = json.dumps({"e": execution_arn, "s": state_name, "t": uuid.uuid4().hex}).encode()
+    def issue(self, execution_arn: str, state_name: str, *, key: str | None = None) -> str:
+        """The token for the task ``state_name`` of ``execution_arn``.
+
+        ``key`` identifies the attempt within the execution (the engine passes ``"<entered event id>.
+        <retry count>"``), which makes the token the same when a resumed execution re-issues it; without
+        a key the token is random.
+        """
+        raw = json.dumps({"e": execution_arn, "s": state_name, "k": key or uuid.uuid4().hex},
+                         separators=(",", ":")).encode()
         token = base64.urlsafe_b64encode(raw).decode().rstrip("=")
-        self._waiting[token] = _Waiting(execution_arn, state_name)
+        self._closed.pop(token, None)
+        existing = self._waiting.get(token)
+        if existing is None or existing.future is not None:
+            self._waiting[token] = _Waiting(execution_arn, state_name)
         return token
 
-    def _find(self, token: str) -> _Waiting:
+    def _find(self, token: Any) -> _Waiting:
         if not isinstance(token, str) or not 1 <= len(token) <= 2048:
             raise InvalidToken("Invalid token")
         waiting = self._waiting.get(token)
         if waiting is None:
-            try:
-                json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            except ValueError:
-                raise InvalidToken("Invalid token") from None
+            if token in self._closed:
+                raise TaskTimedOut(_CLOSED_MESSAGE)
+            if token_execution(token) is None:
+                raise InvalidToken("Invalid token")
             raise TaskDoesNotExist("Task does not exist anymore")
         return waiting
 
+    def _close(self, token: str) -> None:
+        if self._waiting.pop(token, None) is not None or token not in self._closed:
+            self._closed[token] = None
+            while len(self._closed) > _CLOSED_KEPT:
+                self._closed.popitem(last=False)
+
     def _answer(self, token: str, kind: str, value: Any) -> None:
         waiting = self._find(token)
+        if waiting.early is not None:
+            raise TaskTimedOut(_CLOSED_MESSAGE)
         if waiting.future is None:
-            waiting.early = (kind, value)
-        elif not waiting.future.done():
+            waiting.early = (kind, value)  # the engine picks it up in ``wait``
+            return
+        if not waiting.future.done():
             if kind == "ok":
                 waiting.future.set_result(value)
             else:
                 waiting.future.set_exception(StatesError(*value))
-        self._waiting.pop(token, None)
+        self._close(token)
 
     def succeed(self, token: str, output: Any) -> None:
         """SendTaskSuccess: the task's result is ``output``."""
@@ -102,8 +151,8 @@ class TaskTokens:
         return self._find(token).execution_arn
 
     def cancel(self, token: str) -> None:
-        """Forget a token (its task ended some other way: timeout, abort)."""
-        self._waiting.pop(token, None)
+        """Close a token (its task ended some other way: timeout, abort)."""
+        self._close(token)
 
     async def wait(self, token: str, *, clock: Clock, heartbeat_s: float | None = None) -> Any:
         """The output sent with SendTaskSuccess; StatesError for a failure or a missed heartbeat."""
@@ -111,19 +160,17 @@ class TaskTokens:
         if waiting is None:
             raise TaskDoesNotExist("Task does not exist anymore")
         if waiting.early is not None:
-            self._waiting.pop(token, None)
+            self._close(token)
             kind, value = waiting.early
             if kind == "ok":
                 return value
             raise StatesError(*value)
         waiting.future = asyncio.get_running_loop().create_future()
-        try:
-            while True:
-                try:
-                    return await within(clock, heartbeat_s, asyncio.shield(waiting.future))
-                except DeadlineExceeded:
-                    if not waiting.beats.is_set():
-                        raise StatesError(StatesErrorName.HEARTBEAT_TIMEOUT.value, None) from None
-                    waiting.beats.clear()
-        finally:
-            self._waiting.pop(token, None)
+        while True:
+            try:
+                return await within(clock, heartbeat_s, asyncio.shield(waiting.future))
+            except DeadlineExceeded:
+                if not waiting.beats.is_set():
+                    self._close(token)
+                    raise StatesError(StatesErrorName.HEARTBEAT_TIMEOUT.value, None) from None
+                waiting.beats.clear()
