@@ -6,7 +6,7 @@ Lambda REST routes — and turns their plain results back into responses.
 
 Routing, in order:
     1. ``Host: {restApiId}.execute-api.localhost[:port]`` -> the gateway (``/{stage}/{path}``);
-    2. ``/_asyncgate/health`` and ``/_asyncgate/apis``;
+    2. ``/_asyncgate/health``, ``/_asyncgate/apis`` and ``/_asyncgate/metrics`` (Prometheus);
     3. ``/restapis/{restApiId}/{stage}/_user_request_/{path}`` -> the gateway;
     4. ``/2015-03-31/functions...`` -> the Lambda API;
     5. ``POST /`` with ``X-Amz-Target`` -> Step Functions / CloudWatch Logs.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,12 +25,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncgate.local.api.json_protocol import error_body
 from asyncgate.local.api.lambda_api import routes as lambda_routes
 from asyncgate.local.errors import SerializationException, UnknownOperationException
 from asyncgate.local.gateway.pipeline import GatewayRequest
+from asyncgate.local.metrics import METRICS
 from asyncgate.local.runtime import Runtime
 
 __all__ = ["MAX_PAYLOAD", "create_app"]
@@ -117,21 +119,37 @@ class _UserRequest:
 
 
 class _HostRouter:
-    """Sends ``{id}.execute-api.localhost`` requests to the gateway, everything else to ``app``."""
+    """Sends ``{id}.execute-api.localhost`` requests to the gateway, everything else to ``app``;
+    counts every HTTP request and its latency into ``METRICS``."""
 
     def __init__(self, app: ASGIApp, gateway: _GatewayEndpoint) -> None:
         self.app = app
         self.gateway = gateway
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def counted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
             host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
             found = _EXECUTE_API_HOST.match(host)
             if found:
                 stage, _, path = scope["path"].lstrip("/").partition("/")
-                await self.gateway.serve(scope, receive, send, found.group(1), stage, path)
-                return
-        await self.app(scope, receive, send)
+                await self.gateway.serve(scope, receive, counted, found.group(1), stage, path)
+            else:
+                await self.app(scope, receive, counted)
+        finally:
+            METRICS.http_requests.inc(str(status))
+            METRICS.http_duration.observe(time.perf_counter() - started)
 
 
 def create_app(
@@ -146,6 +164,9 @@ def create_app(
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
+
+    async def metrics(request: Request) -> Response:
+        return Response(METRICS.render(), media_type=METRICS.CONTENT_TYPE)
 
     async def apis(request: Request) -> Response:
         return JSONResponse([
@@ -184,6 +205,7 @@ def create_app(
     routes: list[Any] = [
         Route("/_asyncgate/health", health, methods=["GET"]),
         Route("/_asyncgate/apis", apis, methods=["GET"]),
+        Route("/_asyncgate/metrics", metrics, methods=["GET"]),
         Route("/restapis/{api_id}/{stage}/_user_request_/{path:path}", user_request, methods=_ALL_METHODS),
         Route("/restapis/{api_id}/{stage}/_user_request_", user_request, methods=_ALL_METHODS),
         *lambda_routes(runtime.lambdas),

@@ -57,6 +57,7 @@ from asyncgate.local.lambdas.parameters import (
     settings,
 )
 from asyncgate.local.lambdas.pool import LogSink, Pool
+from asyncgate.local.metrics import METRICS
 from asyncgate.local.store import Store
 
 __all__ = ["LambdaService", "function_arn", "parse_function_ref"]  # the last two: from parameters.py
@@ -248,6 +249,7 @@ class LambdaService:
         request_id = str(uuid.uuid4())
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, request_id=request_id)
+        METRICS.lambda_invocations.inc()
         pool = self.pool(config.name)
         invoked = name_or_arn if name_or_arn.startswith("arn:") else config.arn
         if invocation_type == "Event":

@@ -39,6 +39,7 @@ from ..errors import (
     InvalidDefinition,
     StateMachineTypeNotSupported,
 )
+from ..metrics import METRICS
 from ..store import Store
 from .callbacks import Callbacks
 from .clock import Clock, SystemClock
@@ -338,6 +339,7 @@ class StatesService:
     async def _execute(self, execution: Execution, value: Any, recorder: Recorder,
                        history: list[HistoryEvent] | None = None) -> Outcome:
         """Run the engine and record the end; a shutdown leaves the execution to recovery."""
+        METRICS.executions_started.inc(execution.kind.value)
         try:
             outcome = await self._run(execution, value, recorder, history)
         except asyncio.CancelledError:
@@ -360,6 +362,8 @@ class StatesService:
         elif execution.kind is ExecutionKind.EXPRESS:
             self._store.write_nowait(delete_pending(execution.arn))
         execution.finish(outcome, last.timestamp)
+        METRICS.executions_completed.inc(outcome.status.value)
+        METRICS.execution_duration.observe(last.timestamp - execution.start_date)
         return outcome
 
     async def _durable(self, op: Any) -> Any:
