@@ -200,6 +200,8 @@ class Engine:
         variables: MutableMapping[str, Any] = dict(point.variables)
         assert point.state is not None
         start, value, entered_id = point.state, point.value, point.entered_event_id
+        # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
+        run.entered_time = _timestamp_of(history, entered_id)
         if point.redecide:  # a Choice that already exited: decide again, silently
             quiet = _Run(self, ctx, _Silent())
             t = await quiet.state(
@@ -264,6 +266,8 @@ class _Run:
         self._steps = 0
         #: the top-level variable scope (aborted events are recorded for top-level states only)
         self.top: MutableMapping[str, Any] | None = None
+        #: the recorded EnteredTime of the state a resume re-enters (used once)
+        self.entered_time: float | None = None
 
     async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
         last = getattr(self.recorder, "last_id", None)
@@ -312,11 +316,14 @@ class _Run:
             event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value))
         else:  # resumed: the Entered event is already in the history
             event_id = entered_id
+        entered_time = self.engine.clock.time()
+        if entered_id is not None and self.entered_time is not None:
+            entered_time, self.entered_time = self.entered_time, None
         ctx = StateContext(
             run=self,
             name=state.name,
             entered_event_id=event_id,
-            entered_time=self.engine.clock.time(),
+            entered_time=entered_time,
             variables=dict(variables),
             counts_retries=isinstance(state, _RETRYABLE),
             scope_variables=variables,
@@ -412,6 +419,20 @@ def _evaluation_failed(name: str, failed: Failed) -> dict[str, Any]:
     if failed.cause and marker in failed.cause:
         details["location"] = failed.cause.split(marker, 1)[1].split("'", 1)[0]
     return details
+
+
+def _timestamp_of(history: Iterable[Any], event_id: int | None) -> float | None:
+    """The recorded timestamp of event ``event_id`` (HistoryEvent objects or API dicts), if any."""
+    if event_id is None:
+        return None
+    for item in history:
+        if isinstance(item, Mapping):
+            if item.get("id") == event_id and isinstance(item.get("timestamp"), int | float):
+                return float(item["timestamp"])
+        elif getattr(item, "id", None) == event_id:
+            stamp = getattr(item, "timestamp", None)
+            return float(stamp) if isinstance(stamp, int | float) else None
+    return None
 
 
 class _Silent:

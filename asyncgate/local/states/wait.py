@@ -95,6 +95,9 @@ async def run(state: WaitState, value: Any, ctx: StateContext) -> Transition:
                 f"{ts if isinstance(ts, str) else _dumps(ts)}",
             )
         delay = at - now
+    if state.timestamp is None and state.timestamp_expr is None and state.timestamp_path is None:
+        # Seconds count from the state's EnteredTime: a Wait resumed after a restart keeps its deadline
+        delay -= max(0.0, now - ctx.entered_time)
     assigned = evaluate_assign(state.assign, eff_scope if not jsonata else scope)
     if delay > 0:
         await ctx.clock.sleep(delay)
