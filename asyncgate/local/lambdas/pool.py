@@ -8,11 +8,20 @@ A ``Pool`` owns up to ``max_workers`` ``Worker`` processes (one Lambda execution
 its own log stream). An invocation takes an idle worker (the most recently used: warmest), or starts one
 while under the limit, or waits for one to come back. The platform's rules are applied here: the
 timeout ends the worker (SIGKILL to its process group) and answers ``Sandbox.Timedout``; a worker that
-exits answers ``Runtime.ExitError``; either way the slot is freed and the next invocation starts a fresh
-worker. Nothing a handler does can raise out of ``Pool.invoke``.
+exits answers ``Runtime.ExitError``; a worker whose resident memory passes the function's MemorySize is
+killed (SIGKILL, as the kernel's OOM killer does to a Lambda sandbox) and answers ``Runtime.OutOfMemory``;
+either way the slot is freed and the next invocation starts a fresh worker. Nothing a handler does can
+raise out of ``Pool.invoke``.
 
-Internals, for one warm invocation (the hot path; no task or thread is created):
-    1. pop an idle worker; note START; write one request frame on its stdin;
+The memory watch is one task per pool, alive only while a worker of the pool is busy: it reads each busy
+worker's RSS every ``MEMORY_POLL_S``. (Lambda counts the whole sandbox's cgroup; here only the worker
+process is counted, not processes it starts.) Log lines stream to the sink during an invocation once
+1 MB piles up (``sandbox.py``), with back-pressure through ``flush``, so a handler that floods stdout
+costs the server neither memory nor its event loop.
+
+Internals, for one warm invocation (the hot path; no thread is created, and a task only to start the
+memory watch when no other invocation of the function is running):
+    1. pop an idle worker; hand START to the sink; write one request frame on its stdin;
     2. under ``asyncio.timeout``: read the response frame from its stdout, then wait for the end marker
        on its log pipe (a reader task per worker turns log-pipe lines into log events as they come);
     3. note END and REPORT, hand the events to ``logs.put`` (non-blocking), return the worker to the pool.
@@ -27,7 +36,7 @@ import asyncio
 import json
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
 from asyncgate.local.lambdas import report
@@ -38,7 +47,10 @@ __all__ = ["LogSink", "Pool"]
 
 #: Lambda gives on-demand initialization 10 s of its own, apart from the function's timeout.
 INIT_TIMEOUT_S = 10.0
+#: How often the memory watch reads a busy worker's RSS.
+MEMORY_POLL_S = 0.02
 _TAIL_BYTES = 4096
+_Events = list[tuple[int, str]]
 
 
 class LogSink(Protocol):
@@ -56,7 +68,8 @@ class Pool:
     """The warm workers of one function.
 
     ``environment`` is called once per new worker with its log stream name and returns the worker's
-    whole environment (the service builds it: template variables plus Lambda's own).
+    whole environment (the service builds it: template variables plus Lambda's own). ``flush``, when
+    given, returns once the events handed to ``logs`` so far are written; a flooding handler waits on it.
     """
 
     def __init__(
@@ -66,6 +79,7 @@ class Pool:
         environment: Callable[[str], dict[str, str]],
         *,
         max_workers: int = 4,
+        flush: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.config = config
         self.max_workers = max_workers
@@ -76,6 +90,9 @@ class Pool:
         self._slots = 0
         self._waiters: deque[asyncio.Future[Worker | None]] = deque()
         self._closed = False
+        self._flush = flush
+        self._busy: set[Worker] = set()
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def size(self) -> int:
@@ -141,7 +158,7 @@ class Pool:
         config = self.config
         worker = await self._acquire()
         init_ms: float | None = None
-        events: list[tuple[int, str]] = []
+        head: _Events = []  # events already handed to the sink, kept for the log tail
         if worker is None:
             stream = report.stream_name()
             spawned = time.perf_counter()
@@ -155,51 +172,88 @@ class Pool:
                 self._free_slot()
                 raise
             self._workers.add(worker)
-            events.append((now_ms(), _init_start(config)))
+            worker.spill = self._spiller(worker)
+            head.append((now_ms(), _init_start(config)))
+            self._logs.put(config.group, worker.stream, head)
             try:
-                failed = await self._init(worker, request_id, events, spawned)
+                failed = await self._init(worker, request_id, head, spawned)
             except BaseException:
                 await asyncio.shield(self._retire(worker))
                 raise
             if isinstance(failed, InvokeResult):
                 return failed
             init_ms = failed
-        return await self._run(worker, request_id, payload, invoked_arn or config.arn, init_ms, events)
+        return await self._run(worker, request_id, payload, invoked_arn or config.arn, init_ms, head)
+
+    def _spiller(self, worker: Worker) -> Callable[[_Events], Awaitable[None]]:
+        async def spill(events: _Events) -> None:
+            self._logs.put(self.config.group, worker.stream, events)
+            if self._flush is not None:
+                await self._flush()
+
+        return spill
+
+    # -- memory limit -------------------------------------------------------------------------------
+    def _watching(self, worker: Worker) -> None:
+        self._busy.add(worker)
+        if self._watch is None or self._watch.done():
+            self._watch = asyncio.get_running_loop().create_task(self._watch_memory())
+
+    async def _watch_memory(self) -> None:
+        """Kill a busy worker whose RSS passed MemorySize; the invocation then sees it die."""
+        limit = self.config.memory_mb
+        while self._busy:
+            for worker in list(self._busy):
+                if worker.rss_mb() > limit and not worker.out_of_memory:
+                    worker.out_of_memory = True
+                    worker.send_kill()
+            await asyncio.sleep(MEMORY_POLL_S)
+
+    def _died(self, worker: Worker, request_id: str, code: int | None) -> tuple[bytes, str]:
+        """The payload and error type of an invocation whose worker ended."""
+        error_type = "Runtime.OutOfMemory" if worker.out_of_memory else "Runtime.ExitError"
+        return report.exit_error(request_id, code, error_type), error_type
 
     async def _init(
-        self, worker: Worker, request_id: str, events: list[tuple[int, str]], started: float
+        self, worker: Worker, request_id: str, head: _Events, started: float
     ) -> float | InvokeResult:
         """The Init Duration (ms, from process start, as Lambda counts runtime start-up), or the result
         of an invocation whose init failed."""
+        self._watching(worker)
         try:
             async with asyncio.timeout(INIT_TIMEOUT_S):
                 header, body = await worker.init()
         except (TimeoutError, WorkerDiedError) as exc:
             code = await worker.kill()
-            events += worker.take_events()
+            events = worker.take_events()
             events.append((now_ms(), report.start_line(request_id)))
             duration = (time.perf_counter() - started) * 1000
             if isinstance(exc, TimeoutError):
                 payload = report.timeout_error(request_id, INIT_TIMEOUT_S)
                 status, error_type = "timeout", None
             else:
-                payload = report.exit_error(request_id, code)
-                status, error_type = "error", "Runtime.ExitError"
-            return self._finish_failed(worker, request_id, events, payload, duration, status, error_type)
+                payload, error_type = self._died(worker, request_id, code)
+                status = "error"
+            return self._finish_failed(
+                worker, request_id, head, events, payload, duration, status, error_type
+            )
+        finally:
+            self._busy.discard(worker)
         if header.get("init_error"):
             await worker.kill()
-            events += worker.take_events()
+            events = worker.take_events()
             events.append((now_ms(), report.start_line(request_id)))
             duration = (time.perf_counter() - started) * 1000
             error_type = json.loads(body).get("errorType")
-            return self._finish_failed(worker, request_id, events, body, duration, "error", error_type)
+            return self._finish_failed(worker, request_id, head, events, body, duration, "error", error_type)
         return (time.perf_counter() - started) * 1000
 
     def _finish_failed(
         self,
         worker: Worker,
         request_id: str,
-        events: list[tuple[int, str]],
+        head: _Events,
+        events: _Events,
         payload: bytes,
         duration_ms: float,
         status: str,
@@ -224,7 +278,8 @@ class Pool:
         self._logs.put(config.group, worker.stream, events)
         self._forget(worker)
         self._free_slot()
-        return InvokeResult(200, payload, "Unhandled", log_tail=_tail(events), request_id=request_id)
+        tail = _tail(head + worker.spilled_tail + events)
+        return InvokeResult(200, payload, "Unhandled", log_tail=tail, request_id=request_id)
 
     async def _run(
         self,
@@ -233,16 +288,22 @@ class Pool:
         payload: bytes,
         arn: str,
         init_ms: float | None,
-        events: list[tuple[int, str]],
+        head: _Events,
     ) -> InvokeResult:
         config = self.config
-        events += worker.take_events()
+        # What came before START goes to the sink now, so lines the handler floods out (streamed by
+        # the worker's spill) land after it.
         start_ms = now_ms()
-        events.append((start_ms, report.start_line(request_id)))
+        before = [*worker.take_events(), (start_ms, report.start_line(request_id))]
+        self._logs.put(config.group, worker.stream, before)
+        head = head + before
+        worker.spilled_tail = []
+        events: _Events = []
         started = time.perf_counter()
         deadline_ms = start_ms + int(config.timeout_s * 1000)
         failure: str | None = None
         code: int | None = None
+        self._watching(worker)
         try:
             async with asyncio.timeout(config.timeout_s):
                 answer = await worker.call(request_id, deadline_ms, arn, payload)
@@ -254,6 +315,8 @@ class Pool:
             # Cancelled (the caller went away) or a bug of ours: the worker's state is unknown.
             await asyncio.shield(self._retire(worker))
             raise
+        finally:
+            self._busy.discard(worker)
         duration = (time.perf_counter() - started) * 1000
 
         if failure is not None:
@@ -265,8 +328,8 @@ class Pool:
                 result_payload = report.timeout_error(request_id, config.timeout_s)
                 status, error_type = "timeout", None
             else:
-                result_payload = report.exit_error(request_id, code)
-                status, error_type = "error", "Runtime.ExitError"
+                result_payload, error_type = self._died(worker, request_id, code)
+                status = "error"
             events.append(
                 (
                     now,
@@ -284,13 +347,12 @@ class Pool:
             if failure == "timeout":
                 events.append((now, report.timeout_line(request_id, config.timeout_s)))
             else:
-                events.append((now, report.exit_line(request_id, code)))
+                events.append((now, report.exit_line(request_id, code, error_type or "")))
             self._logs.put(config.group, worker.stream, events)
             self._forget(worker)
             self._free_slot()
-            return InvokeResult(
-                200, result_payload, "Unhandled", log_tail=_tail(events), request_id=request_id
-            )
+            tail = _tail(head + worker.spilled_tail + events)
+            return InvokeResult(200, result_payload, "Unhandled", log_tail=tail, request_id=request_id)
 
         events += worker.take_events()
         body = answer.payload
@@ -313,11 +375,12 @@ class Pool:
             )
         )
         self._logs.put(config.group, worker.stream, events)
+        tail = _tail(head + worker.spilled_tail + events)
         if self._closed:
             await worker.kill()
         else:
             self._release(worker)
-        return InvokeResult(200, body, function_error, log_tail=_tail(events), request_id=request_id)
+        return InvokeResult(200, body, function_error, log_tail=tail, request_id=request_id)
 
     async def _retire(self, worker: Worker) -> None:
         await worker.kill()
@@ -337,6 +400,9 @@ class Pool:
                 fut.set_exception(RuntimeError("pool closed"))
         workers = list(self._workers)
         self._idle.clear()
+        self._busy.clear()
+        if self._watch is not None:
+            self._watch.cancel()
         await asyncio.gather(*(w.kill() for w in workers), return_exceptions=True)
 
 

@@ -12,6 +12,9 @@ Strings are AWS's, as seen in CloudWatch and Invoke responses:
   out after 3.00 seconds"}`` and logs ``<ISO date> <id> Task timed out after 3.00 seconds``;
 - a runtime that exits answers ``{"errorType":"Runtime.ExitError","errorMessage":"RequestId: <id> Error:
   Runtime exited with error: exit status 1"}`` (``signal: killed`` for a signal), logged after REPORT;
+- a runtime killed for using more than its MemorySize answers ``{"errorType":"Runtime.OutOfMemory",
+  "errorMessage":"RequestId: <id> Error: Runtime exited with error: signal: killed"}``; its REPORT says
+  ``Status: error\tError Type: Runtime.OutOfMemory`` (older runtimes said Runtime.ExitError);
 - a response over 6 MB answers ``{"errorMessage":"Response payload size (N bytes) exceeded maximum
   allowed payload size (6291556 bytes).","errorType":"Function.ResponseSizeTooLarge"}``.
 """
@@ -168,21 +171,24 @@ def exit_reason(returncode: int | None) -> str:
     return "signal: " + _SIGNAL_WORDS.get(sig, sig.name.lower().removeprefix("sig"))
 
 
-def exit_error(request_id: str, returncode: int | None) -> bytes:
-    """The Invoke payload when the worker process ended during an invocation.
+def exit_error(request_id: str, returncode: int | None, error_type: str = "Runtime.ExitError") -> bytes:
+    """The Invoke payload when the worker process ended during an invocation (``error_type``
+    ``Runtime.OutOfMemory`` when the memory limit ended it).
 
     Example:
         >>> json.loads(exit_error("r1", 3))["errorMessage"]
         'RequestId: r1 Error: Runtime exited with error: exit status 3'
+        >>> exit_error("r1", -9, "Runtime.OutOfMemory")[:36]
+        b'{"errorType":"Runtime.OutOfMemory","'
     """
     message = f"RequestId: {request_id} Error: Runtime exited with error: {exit_reason(returncode)}"
-    return _compact({"errorType": "Runtime.ExitError", "errorMessage": message})
+    return _compact({"errorType": error_type, "errorMessage": message})
 
 
-def exit_line(request_id: str, returncode: int | None) -> str:
+def exit_line(request_id: str, returncode: int | None, error_type: str = "Runtime.ExitError") -> str:
     """The log event after REPORT when the runtime exited."""
     reason = exit_reason(returncode)
-    return f"RequestId: {request_id} Error: Runtime exited with error: {reason}\nRuntime.ExitError"
+    return f"RequestId: {request_id} Error: Runtime exited with error: {reason}\n{error_type}"
 
 
 def start_error(request_id: str, error: Exception) -> bytes:

@@ -3,7 +3,13 @@
 Why hand-written: see ``pool.py``. A ``Worker`` starts the child bootstrap with exactly the environment
 it is given, speaks the frame protocol of ``worker.py`` over the child's stdin/stdout, and turns the
 child's log pipe (its stderr, where fd 1 and 2 point) into log events as lines arrive, so nothing is
-lost when the process is killed mid-invocation. It enforces nothing: ``Pool`` applies the timeouts.
+lost when the process is killed mid-invocation. It enforces nothing: ``Pool`` applies the timeouts and
+the memory limit (``rss_mb`` is what it watches).
+
+A handler that floods stdout cannot grow the server: once ``_SPILL_BYTES`` of lines are buffered, the
+reader hands them to ``spill`` (the pool's log sink) and awaits it before it reads the pipe again, so a
+handler writing faster than the store commits blocks on its own ``write`` — the back-pressure of a
+full pipe, as a process writing to a slow log agent gets.
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ import secrets
 import signal
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from asyncgate.local.lambdas.worker import HEAD, MARK, pack
+
+#: ``spill(events)``: log events handed over before the invocation ends; awaited (back-pressure).
+Spill = Callable[[list[tuple[int, str]]], Awaitable[None]]
 
 __all__ = ["Answer", "Worker", "WorkerDiedError", "mb", "now_ms"]
 
@@ -30,6 +40,11 @@ _DRAIN_S = 2.0
 _CHUNK = 1 << 16
 #: CloudWatch Logs caps an event at 256 KB; longer "lines" are cut there.
 _MAX_LINE = 256 * 1024
+#: Buffered log text past which the reader spills events to the log sink (and waits for it).
+_SPILL_BYTES = 1 << 20
+#: Events kept from spilled batches for an invocation's 4 KB log tail (LogType: Tail).
+_TAIL_EVENTS = 64
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def now_ms() -> int:
@@ -58,6 +73,13 @@ class Worker:
         self.stream = stream
         self.events: list[tuple[int, str]] = []
         self.max_memory_mb = 0
+        #: set by the pool when its memory watch ended the worker (Runtime.OutOfMemory)
+        self.out_of_memory = False
+        #: where buffered log events go once ``_SPILL_BYTES`` pile up (None: keep them all)
+        self.spill: Spill | None = None
+        #: the last events spilled since ``take_spilled_tail`` (for the invocation's log tail)
+        self.spilled_tail: list[tuple[int, str]] = []
+        self._buffered = 0
         self._mark = (MARK + token).encode()
         self._ended = asyncio.Event()
         self._eof = asyncio.Event()
@@ -107,6 +129,10 @@ class Worker:
                 while len(pending) > _MAX_LINE:
                     self._line(pending[:_MAX_LINE])
                     pending = pending[_MAX_LINE:]
+                if self._buffered >= _SPILL_BYTES and self.spill is not None:
+                    spilled = self.take_events()
+                    self.spilled_tail = (self.spilled_tail + spilled)[-_TAIL_EVENTS:]
+                    await self.spill(spilled)
             if pending:
                 self._line(pending)
         finally:
@@ -114,6 +140,7 @@ class Worker:
             self._ended.set()
 
     def _line(self, line: bytes) -> None:
+        self._buffered += len(line)
         at = line.find(self._mark)
         if at < 0:
             self.events.append((now_ms(), line.decode("utf-8", "replace")))
@@ -133,6 +160,7 @@ class Worker:
     def take_events(self) -> list[tuple[int, str]]:
         """The log events gathered since the last call."""
         events, self.events = self.events, []
+        self._buffered = 0
         return events
 
     # -- protocol -----------------------------------------------------------------------------------
@@ -175,8 +203,8 @@ class Worker:
         self.max_memory_mb = mb(mem_kb)
         return Answer(bool(header.get("ok")), body, mem_kb)
 
-    async def kill(self) -> int | None:
-        """End the worker and its children; returns its exit code once its log pipe is drained."""
+    def send_kill(self) -> None:
+        """SIGKILL the worker and its children now, without waiting (the memory watch's verdict)."""
         # Signals go straight to the pid/group: Popen.kill() would poll() first and so reap the child
         # behind asyncio's child watcher, which then reports exit status 255.
         if self.proc.returncode is None:
@@ -185,7 +213,23 @@ class Worker:
             except (ProcessLookupError, PermissionError):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(self.proc.pid, signal.SIGKILL)
+
+    async def kill(self) -> int | None:
+        """End the worker and its children; returns its exit code once its log pipe is drained."""
+        self.send_kill()
         return await self.finished()
+
+    def rss_mb(self) -> float:
+        """The worker process's resident memory now, in MB (0 once it is gone); also raises
+        ``max_memory_mb``, so a REPORT after a kill shows the peak the watch saw."""
+        try:
+            with open(f"/proc/{self.proc.pid}/statm", "rb") as statm:
+                resident = int(statm.read().split()[1])
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        used = resident * _PAGE / (1024 * 1024)
+        self.max_memory_mb = max(self.max_memory_mb, mb(int(used * 1024)))
+        return used
 
     async def finished(self) -> int | None:
         """Wait for the process to end and its log pipe to drain; returns the exit code."""
