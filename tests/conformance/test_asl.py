@@ -12,8 +12,12 @@ one-file handlers laid out like the recorded ones (so stack traces in causes mat
   nextState and inspectionData.
 
 Volatile places (ARNs, dates, UUIDs) are compared by the case's regex (``volatile_patterns``; null
-accepts any value); ``cause_is_json`` compares causes parsed. All cases run once, concurrently, in a
-session fixture; each parametrized test then asserts its own case.
+accepts any value); ``cause_is_json`` compares causes parsed. Two more placeholder conventions of the
+recordings are honoured (``_masked_by_key_name``, ``_content_length_of_masked_payload``): a header or
+metadata value recorded as its own key name is a masked per-run value, and a Content-Length counting a
+masked Payload value must be the length of our Payload. All cases run once, concurrently, in a session
+fixture (cases whose TimeoutSeconds races a real Lambda on a second server at real time); each
+parametrized test then asserts its own case.
 
 Cases that do not pass yet are listed in ``asl_known_gaps.txt`` (id, a tab, the reason) and explained
 in ``docs/conformance.md``. A listed case must still fail — if it passes, the test says so, so the
@@ -37,7 +41,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.conftest import SHARED, LiveServer, StartServer
+from tests.conftest import REPO, SHARED, LiveServer, StartServer
 
 CASES_FILE = SHARED / "conformance" / "asl" / "cases.jsonl"
 CASES: dict[str, dict[str, Any]] = {
@@ -136,6 +140,69 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
+#: objects whose per-run values LocalStack's snapshot key-value transformers masked with the key's own name
+_METADATA = frozenset({"SdkHttpMetadata", "SdkResponseMetadata"})
+
+
+def _masked_by_key_name(
+    want: Any, got: Any, problems: list[str], at: str = "", inside: bool = False
+) -> None:
+    """Per-run header and metadata values recorded as their own key name: compare presence and shape.
+
+    In the recordings LocalStack's key-value transformers replaced a value AWS makes per run by the name
+    of its key (``"x-amzn-RequestId": "x-amzn-RequestId"``, ``"X-Amzn-Trace-Id": "X-Amzn-Trace-Id"``,
+    ``"RequestId": "RequestId"``, ``"Date": "date"``), the corpus README's "values AWS makes per run were
+    replaced by placeholders". Inside ``SdkHttpMetadata``/``SdkResponseMetadata`` such a string stands
+    for any value of the header's shape: a non-empty string (``HttpHeaders``, ``RequestId``) or a list of
+    them (``AllHttpHeaders``). Both sides are then set to one marker so the rest of the case compares.
+    """
+    if isinstance(want, dict) and isinstance(got, dict):
+        for key, value in want.items():
+            if key not in got:
+                continue
+            masked = inside and isinstance(value, str) and value.lower() == key.lower()
+            if not masked:
+                _masked_by_key_name(value, got[key], problems, f"{at}/{key}", inside or key in _METADATA)
+                continue
+            shown = got[key]
+            strings = [shown] if isinstance(shown, str) else shown
+            if not isinstance(strings, list) or not strings or not all(
+                    isinstance(s, str) and s for s in strings):
+                problems.append(f"{at}/{key}: {json.dumps(shown)} is not a per-run header value")
+            want[key] = got[key] = "<masked>"
+    elif isinstance(want, list) and isinstance(got, list):
+        for i, (a, b) in enumerate(zip(want, got, strict=False)):
+            _masked_by_key_name(a, b, problems, f"{at}/{i}", inside)
+
+
+def _content_length_of_masked_payload(
+    case: dict[str, Any], expected: Any, actual: Any, problems: list[str]
+) -> None:
+    """A lambda:invoke Content-Length whose Payload holds a masked value is checked against our Payload.
+
+    The recorded Content-Length counts the bytes of the recording's function name (``lambda_func_`` plus
+    a short id), masked in the Payload as ``<lambda_function_name>``; ours counts our fixture's name. So
+    the header must be the length of our Payload as AWS's Python runtime writes it (``json.dumps`` with
+    its default ``", "``/``": "`` separators, non-ASCII kept), and is then masked on both sides.
+    """
+    pointers = [p for p in case.get("volatile_patterns") or {} if "/Payload/" in p]
+    for pointer in pointers:
+        head = _pointer_parts(pointer.split("/Payload/", 1)[0])
+        try:
+            want, got = _get(expected, head), _get(actual, head)
+            want_meta, got_meta = want["SdkHttpMetadata"], got["SdkHttpMetadata"]
+            length = str(len(json.dumps(got["Payload"], ensure_ascii=False).encode()))
+        except (KeyError, IndexError, TypeError):
+            continue
+        for headers, shaped in (("HttpHeaders", lambda v: v), ("AllHttpHeaders", lambda v: [v])):
+            ours = got_meta.get(headers, {}).get("Content-Length")
+            if ours != shaped(length):
+                problems.append(f"{pointer}: Content-Length {ours!r} is not our Payload's {length} bytes")
+            for meta in (want_meta, got_meta):
+                if "Content-Length" in meta.get(headers, {}):
+                    meta[headers]["Content-Length"] = "<payload length>"
+
+
 def compare(case: dict[str, Any], actual: dict[str, Any]) -> list[str]:
     """The differences between the recorded result and ours, volatile places masked by their regex."""
     expected = json.loads(json.dumps(case["expected"]))
@@ -145,6 +212,8 @@ def compare(case: dict[str, Any], actual: dict[str, Any]) -> list[str]:
         expected["cause"] = _maybe_json(expected.get("cause"))
         actual["cause"] = _maybe_json(actual.get("cause"))
     problems: list[str] = []
+    _content_length_of_masked_payload(case, expected, actual, problems)
+    _masked_by_key_name(expected, actual, problems)
     for pointer, pattern in (case.get("volatile_patterns") or {}).items():
         parts = _pointer_parts(pointer)
         try:
@@ -301,14 +370,33 @@ class Runner:
         return actual
 
 
+def runs_in_real_time(case: dict[str, Any]) -> bool:
+    """Whether a case's outcome depends on a TimeoutSeconds racing a real Lambda invocation.
+
+    A Lambda function's own run time does not scale with ``--time-scale``: scaled a hundredfold, the
+    recorded ``TimeoutSeconds: 1`` around an identity function would be 10 ms of wall time, less than a
+    worker's start. Such cases run on a second server at real time, where the timeout means what it
+    meant on AWS.
+    """
+    return bool(case.get("lambdas")) and '"TimeoutSeconds"' in json.dumps(case["definition"])
+
+
 @pytest.fixture(scope="session")
 def asl_results(start_server: StartServer) -> dict[str, Result]:
-    server = start_server("--time-scale", TIME_SCALE)
-    runner = Runner(server)
-    runner.create_functions()
+    scaled = start_server("--time-scale", TIME_SCALE)
+    # the second serves the assembly the first synthesized (no second synth of the sample app)
+    real_time = start_server("--assembly", str(REPO / "cdk.out"))
+    runners = {True: Runner(scaled), False: Runner(real_time)}
+    for runner in runners.values():
+        runner.create_functions()
     ids = sorted(CASES)
+
+    def run(i: int) -> Result:
+        case = CASES[ids[i]]
+        return runners[not runs_in_real_time(case)].run(i, case)
+
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda i: runner.run(i, CASES[ids[i]]), range(len(ids))))
+        results = list(pool.map(run, range(len(ids))))
     return dict(zip(ids, results, strict=True))
 
 
@@ -342,3 +430,41 @@ def test_pass_table(asl_results: dict[str, Result], capsys: pytest.CaptureFixtur
     with capsys.disabled():
         print("\nASL conformance (boto3 against a live server):\n" + "\n".join(lines))
     assert sum(passed.values()) + len(KNOWN_GAPS) == len(CASES)
+
+
+def _lambda_case(payload: Any, length: str, request_id: Any) -> dict[str, Any]:
+    all_headers = {"Content-Length": [length], "x-amzn-RequestId": request_id}
+    headers = {"Content-Length": length, "x-amzn-RequestId": "x-amzn-RequestId"}
+    return {"expected": {"status": "SUCCEEDED", "output": {
+        "Payload": payload, "SdkHttpMetadata": {"AllHttpHeaders": all_headers, "HttpHeaders": headers},
+        "SdkResponseMetadata": {"RequestId": "RequestId"}}}}
+
+
+def test_masked_by_key_name_compares_presence_and_shape() -> None:
+    case = _lambda_case({}, "2", "x-amzn-RequestId")
+    ours = json.loads(json.dumps(case["expected"]))
+    meta = ours["output"]["SdkHttpMetadata"]
+    meta["AllHttpHeaders"]["x-amzn-RequestId"] = ["0b9c"]
+    meta["HttpHeaders"]["x-amzn-RequestId"] = "0b9c"
+    ours["output"]["SdkResponseMetadata"]["RequestId"] = "0b9c"
+    assert compare(case, ours) == []
+    del meta["HttpHeaders"]["x-amzn-RequestId"]
+    meta["AllHttpHeaders"]["x-amzn-RequestId"] = []
+    problems = compare(case, ours)
+    assert any("AllHttpHeaders/x-amzn-RequestId" in p for p in problems)
+    assert any("HttpHeaders/x-amzn-RequestId" in p and "absent" in p for p in problems)
+    # a placeholder outside the metadata objects is a value like any other
+    assert compare({"expected": {"output": {"Date": "date"}}}, {"output": {"Date": "x"}}) != []
+
+
+def test_content_length_of_a_masked_payload_is_our_payloads_length() -> None:
+    case = _lambda_case({"Input": {"FunctionName": "<lambda_function_name>"}}, "47", "x-amzn-RequestId")
+    case["volatile_patterns"] = {"/output/Payload/Input/FunctionName": None}
+    ours = json.loads(json.dumps(case["expected"]))
+    ours["output"]["Payload"]["Input"]["FunctionName"] = "id_function_0"
+    meta = ours["output"]["SdkHttpMetadata"]
+    for compact in (False, True):
+        separators = (",", ":") if compact else (", ", ": ")
+        length = str(len(json.dumps(ours["output"]["Payload"], separators=separators)))
+        meta["AllHttpHeaders"]["Content-Length"], meta["HttpHeaders"]["Content-Length"] = [length], length
+        assert (compare(case, ours) == []) is not compact, length
