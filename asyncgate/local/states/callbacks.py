@@ -57,8 +57,11 @@ class Callbacks:
         token = self._token(request)
         output = require(request, "output")
         if not isinstance(output, str) or len(output) > _MAX_OUTPUT:
-            raise InvalidOutput("Invalid Output: the output exceeds the maximum size of 262144 characters"
-                                if isinstance(output, str) else "Invalid Output: the output must be a string")
+            raise InvalidOutput(
+                "Invalid Output: the output exceeds the maximum size of 262144 characters"
+                if isinstance(output, str)
+                else "Invalid Output: the output must be a string"
+            )
         try:
             value = json.loads(output)
         except ValueError:

@@ -45,12 +45,14 @@ if TYPE_CHECKING:
 
 __all__ = ["ChildExecutions"]
 
-_KINDS = frozenset({
-    "states:startExecution",
-    "states:startExecution.sync",
-    "states:startExecution.sync:2",
-    "states:startExecution.waitForTaskToken",
-})
+_KINDS = frozenset(
+    {
+        "states:startExecution",
+        "states:startExecution.sync",
+        "states:startExecution.sync:2",
+        "states:startExecution.waitForTaskToken",
+    }
+)
 _DATES = frozenset({"startDate", "stopDate"})
 
 #: starts a child from a StartExecution request and returns it (running, or idempotently found)
@@ -84,8 +86,15 @@ class ChildExecutions:
         kind = resource_kind(resource)
         if kind not in _KINDS:
             return await self.inner.invoke(resource, payload, timeout_s=timeout_s)
-        child = await self._start_child(payload)
-        if not kind.startswith("states:startExecution.sync"):
+        sync = kind.startswith("states:startExecution.sync")
+        starting = asyncio.ensure_future(self._start_child(payload))
+        try:
+            child = await asyncio.shield(starting)
+        except asyncio.CancelledError:  # stopped while starting: a child that did start is stopped too
+            if sync and not (await asyncio.wait({starting}))[0].pop().exception():
+                await self._stop(starting.result(), None, None)
+            raise
+        if not sync:
             return _start_answer(child)
         try:
             assert child.task is not None

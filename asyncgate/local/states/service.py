@@ -60,7 +60,7 @@ from .executions import (
     start_args,
     terminal_event,
 )
-from .machines import MachineRegistry
+from .machines import MachineRegistry, StateMachine
 from .queries import Queries
 from .recorder import HistoryEvent, Recorder, Sink
 from .recovery import recover
@@ -197,9 +197,16 @@ class StatesService:
         return {"executionArn": execution.arn, "startDate": execution.start_date}
 
     async def _start(self, request: dict[str, Any]) -> Execution:
-        """StartExecution: the execution started (durably), or the running one with that name and input."""
+        """StartExecution: the execution started (durably), or the running one with that name and input.
+
+        Once validated, the start is shielded from the caller's cancellation (a client gone, a parent
+        stopped): a start that became durable must also run, or its row would read RUNNING forever.
+        """
         machine = self._machines.get(request.get("stateMachineArn"))
         name, text, value = start_args(request)
+        return await asyncio.shield(self._start_durably(machine, name, text, value))
+
+    async def _start_durably(self, machine: StateMachine, name: str, text: str, value: Any) -> Execution:
         now = self._now()
         if machine.express:
             execution = new_execution(machine, ExecutionKind.EXPRESS, name, text, now)
