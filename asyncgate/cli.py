@@ -87,6 +87,7 @@ def _up(args: argparse.Namespace) -> int:
     from asyncgate.local.assembly import load_assembly
     from asyncgate.local.runtime import Runtime
     from asyncgate.local.server import create_app
+    from asyncgate.local.store import StoreError
     from asyncgate.synth import SynthError, synthesize
 
     logging.basicConfig(level=args.log_level.upper(), format="asyncgate: %(message)s")
@@ -112,8 +113,13 @@ def _up(args: argparse.Namespace) -> int:
                     "authentication of its own", args.host)
     data_dir: Path = (args.data_dir or app_dir / ".asyncgate").resolve()
     endpoint = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
-    runtime = Runtime(load_assembly(assembly_dir), data_dir, time_scale=args.time_scale,
-                      endpoint_url=endpoint)
+    assembly = load_assembly(assembly_dir)
+    try:
+        runtime = Runtime(assembly, data_dir, time_scale=args.time_scale, endpoint_url=endpoint)
+    except (StoreError, OSError) as exc:  # read-only, full or corrupt: refuse before serving anything
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"asyncgate: cannot use data directory {data_dir}: {reason}", file=sys.stderr)
+        return 1
 
     def ready() -> None:
         for endpoint in runtime.endpoints:

@@ -7,6 +7,12 @@ resolves the callers' futures. Many concurrent requests therefore share one fsyn
 commit" that lets the gateway acknowledge a webhook only after it is durable without paying a disk
 flush per request. Reads use a per-thread connection; WAL lets them run beside the writer.
 
+Start-up refuses a database it could not keep its promises on, with a one-line ``StoreError``: a
+folder or file it cannot write (read-only mount, permissions), a disk with less than ``MIN_FREE_BYTES``
+free or a file-size limit (``ulimit -f``) below it, and a database that fails SQLite's ``quick_check``
+(corruption). Each is checked by doing it: the open ends with a committed write, so the first webhook
+is not the first write to find out.
+
 Internals, in order, for one batch:
     1. block for the first queued operation, then take every other one already queued (up to 512);
     2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
@@ -27,7 +33,9 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import os
 import queue
+import resource
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -42,10 +50,36 @@ Operation = Callable[[sqlite3.Connection], Any]
 
 _BATCH_MAX = 512
 _STOP = object()
+#: Room the database needs to grow (WAL, checkpoints) before the server accepts work.
+MIN_FREE_BYTES = 8 * 1024 * 1024
+_PROBE = """
+CREATE TABLE IF NOT EXISTS store_opened (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
+INSERT OR REPLACE INTO store_opened (id, at) VALUES (1, julianday('now'));
+"""
 
 
 class StoreError(Exception):
     """The database cannot be opened or written (read-only, full, corrupt)."""
+
+
+def _check_room(folder: Path) -> None:
+    """Refuse a folder with no room to grow the database: a full disk, or a small ``ulimit -f``."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError as exc:
+        raise StoreError(f"cannot use {folder}: {exc.strerror or exc}") from None
+    if stats.f_flag & os.ST_RDONLY:
+        raise StoreError(f"{folder} is on a read-only file system")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"{folder} is not writable")
+    free = stats.f_bavail * stats.f_frsize
+    if free < MIN_FREE_BYTES:
+        raise StoreError(f"no room in {folder}: {free} bytes free, at least {MIN_FREE_BYTES} needed")
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and limit < MIN_FREE_BYTES:
+        raise StoreError(
+            f"the file size limit (ulimit -f) is {limit} bytes, at least {MIN_FREE_BYTES} needed"
+        )
 
 
 class Store:
@@ -55,14 +89,21 @@ class Store:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create {path.parent}: {exc.strerror or exc}") from None
+        _check_room(path.parent)
+        try:
             self._writer = self._connect()
             self._writer.execute(f"PRAGMA synchronous={synchronous}")
             mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode.lower() != "wal":
                 raise StoreError(f"{path}: cannot use WAL journal (got {mode})")
-            self._writer.execute("PRAGMA quick_check").fetchone()
+            problems = [row[0] for row in self._writer.execute("PRAGMA quick_check(3)").fetchall()]
+            if problems != ["ok"]:
+                raise StoreError(f"database {path} is corrupt: {'; '.join(problems)}")
+            self._writer.executescript(_PROBE)  # a committed write: read-only or full disks show now
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
+            raise StoreError(f"cannot open database {path}: {exc}") from None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._local = threading.local()
         self._closed = False
@@ -70,6 +111,8 @@ class Store:
         self._thread.start()
 
     def _connect(self) -> sqlite3.Connection:
+        # SQLite opens every database file close-on-exec, so processes the server starts (Lambda
+        # workers) inherit no descriptor of it (tests/faults/test_isolation.py checks /proc/self/fd).
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA busy_timeout=30000")
         return db
