@@ -1,9 +1,11 @@
-"""The ``asyncgate`` command: ``synth``, ``up``, ``logs``.
+"""The ``asyncgate`` command: ``synth``, ``up``, ``logs``, ``executions``, ``history``.
 
 Examples:
     asyncgate up .                      # synthesize ./cdk.json's app (if changed) and serve it on :4566
     asyncgate up --assembly cdk.out     # serve an existing cloud assembly as it is
     asyncgate logs /aws/lambda/sample-func --follow
+    asyncgate executions --state-machine sample   # recent executions, status and duration
+    asyncgate history arn:aws:states:us-east-1:000000000000:execution:m:e   # one history as a table
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new events")
     logs.add_argument("--endpoint", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
     logs.add_argument("--since", type=float, default=0, help="only events of the last N seconds")
+
+    from asyncgate.executions_cli import add_parsers
+
+    add_parsers(commands, f"http://{DEFAULT_HOST}:{DEFAULT_PORT}")
     return parser
 
 
@@ -64,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _synth(args)
         if args.command == "up":
             return _up(args)
+        if args.command in ("executions", "history"):
+            from asyncgate.executions_cli import run
+
+            return run(args)
         return _logs(args)
     except KeyboardInterrupt:
         return 130
