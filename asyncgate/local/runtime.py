@@ -10,6 +10,8 @@ Internals, in order, for ``start()``:
     2. Lambda functions are registered (their code is the unpacked asset folder in ``cdk.out``);
     3. state machines are created or updated (their ARNs are stable, so recovered executions match);
     4. REST APIs are compiled into the gateway (routes, templates) once;
+    4a. SQS queues, SNS topics, DynamoDB tables, Kinesis streams, event buses and S3 buckets are
+        created in the in-process moto (``aws_services``; in memory, so afresh on every start);
     5. the Step Functions service re-runs starts that were acknowledged but not finished.
 """
 
@@ -24,6 +26,9 @@ from asyncgate.local.api.json_protocol import JsonProtocol, Service
 from asyncgate.local.api.operations import LOGS_OPERATIONS, STATES_OPERATIONS
 from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 from asyncgate.local.assembly import Assembly, Resource, Stack, state_machine_definition
+from asyncgate.local.aws_services.bridge import AwsServices
+from asyncgate.local.aws_services.integrations import EmulatedIntegrations
+from asyncgate.local.aws_services.provision import PROVISIONED_TYPES, provision
 from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
@@ -31,6 +36,7 @@ from asyncgate.local.lambdas.service import FunctionConfig, LambdaService
 from asyncgate.local.logs import Logs
 from asyncgate.local.service_calls import LOGS, STATES, ServiceCaller
 from asyncgate.local.states.clock import Clock, ScaledClock, SystemClock
+from asyncgate.local.states.sdk_tasks import ServiceTasks
 from asyncgate.local.states.service import StatesService
 from asyncgate.local.store import Store
 
@@ -75,17 +81,26 @@ class Runtime:
         self.lambdas = LambdaService(
             self.logs, data_dir=data_dir, store=self.store, endpoint_url=endpoint_url
         )
-        self.states = StatesService(self.store, self.logs, self.lambdas, clock=self.clock)
         stacks = assembly.stacks if assembly else []
         self.iam = Iam.from_stacks(stacks)
+        #: SQS, SNS, DynamoDB, Kinesis, EventBridge, S3: one in-process moto (imported on first use)
+        self.aws = AwsServices(region=region, account=account)
+        self.states = StatesService(
+            self.store, self.logs, self.lambdas, clock=self.clock,
+            services=ServiceTasks(self.aws, self.iam, region=region, account=account),
+        )
         self.protocol = JsonProtocol({
             STATES.prefix: Service(self.states, STATES_OPERATIONS),
             LOGS.prefix: Service(self.logs, LOGS_OPERATIONS),
         })
-        self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS})
+        self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS},
+                                    emulated=EmulatedIntegrations(self.aws, self.iam))
         self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
         self.gateway = Gateway(self.apis, aws=self.caller, lambdas=self.lambdas)
-        self.unsupported: dict[str, int] = dict(assembly.unsupported) if assembly else {}
+        self.unsupported: dict[str, int] = {
+            type_: n for type_, n in (assembly.unsupported if assembly else {}).items()
+            if type_ not in PROVISIONED_TYPES
+        }
 
     @property
     def endpoints(self) -> list[ApiEndpoint]:
@@ -103,6 +118,8 @@ class Runtime:
             self._register_functions(stack)
             for machine in stack.of_type("AWS::StepFunctions::StateMachine"):
                 await self.states.deploy_state_machine(_state_machine_request(machine))
+        if self.assembly:
+            await provision(self.aws, self.assembly.stacks)
         await self.states.start()
         for type_, count in sorted(self.unsupported.items()):
             log.warning("not served locally: %s (%d in the template)", type_, count)
@@ -110,6 +127,7 @@ class Runtime:
     async def close(self) -> None:
         """Stop executions and workers, then flush and close the store."""
         await self.states.close()
+        self.aws.close()
         await self.lambdas.close()
         await self.store.barrier()
         self.store.close()

@@ -9,7 +9,9 @@ Routing, in order:
     2. ``/_asyncgate/health``, ``/_asyncgate/apis`` and ``/_asyncgate/metrics`` (Prometheus);
     3. ``/restapis/{restApiId}/{stage}/_user_request_/{path}`` -> the gateway;
     4. ``/2015-03-31/functions...`` -> the Lambda API;
-    5. ``POST /`` with ``X-Amz-Target`` -> Step Functions / CloudWatch Logs.
+    5. ``POST /`` with ``X-Amz-Target`` -> Step Functions / CloudWatch Logs;
+    (before 2-5) a request signed for sqs/sns/dynamodb/kinesis/events/s3 (SigV4 credential scope) ->
+       the in-process moto (``aws_services.asgi``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from asyncgate.local.api.json_protocol import error_body
 from asyncgate.local.api.lambda_api import routes as lambda_routes
+from asyncgate.local.aws_services.asgi import EmulatedServices
 from asyncgate.local.errors import SerializationException, UnknownOperationException
 from asyncgate.local.gateway.pipeline import GatewayRequest
 from asyncgate.local.metrics import METRICS
@@ -212,4 +215,4 @@ def create_app(
         Route("/", aws_json, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    return _HostRouter(app, gateway)
+    return _HostRouter(EmulatedServices(app, runtime.aws), gateway)

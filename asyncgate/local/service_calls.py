@@ -58,10 +58,14 @@ LOGS = TargetService(prefix="Logs_20140328", content_type="application/x-amz-jso
 class ServiceCaller:
     """The gateway's ``AwsCaller``: IAM-checked in-process calls to the services served here."""
 
-    def __init__(self, protocol: JsonProtocol, iam: Iam, services: Mapping[str, TargetService]) -> None:
+    def __init__(
+        self, protocol: JsonProtocol, iam: Iam, services: Mapping[str, TargetService], *, emulated: Any = None
+    ) -> None:
         self._protocol = protocol
         self._iam = iam
         self._services = dict(services)
+        #: the AwsCaller for the services moto emulates (``aws_services.integrations``), or None
+        self._emulated = emulated
 
     async def call(
         self,
@@ -74,6 +78,10 @@ class ServiceCaller:
     ) -> IntegrationResult:
         """Run ``service:action`` as ``credentials`` (a role ARN); never raises."""
         target = self._services.get(service)
+        if target is None and self._emulated is not None:
+            return await self._emulated.call(
+                service=service, action=action, body=body, credentials=credentials, headers=headers
+            )
         if target is None:
             message = f"Service {service} is not served locally by asyncgate"
             return IntegrationResult(status=500, headers={}, body=json.dumps({"message": message}).encode())

@@ -90,7 +90,7 @@ class StatesService:
     """
 
     def __init__(self, store: Store, logs: Any, lambdas: Any, *, clock: Clock | None = None,
-                 tasks: Any = None, runner: Runner | None = None) -> None:
+                 tasks: Any = None, runner: Runner | None = None, services: Any = None) -> None:
         self._store = store
         self._clock: Clock = clock or SystemClock()
         self._now = self._clock.time
@@ -99,6 +99,7 @@ class StatesService:
         self._vended = VendedLogs(logs.put) if logs is not None else VendedLogs(lambda *a: None)
         self._lambdas = lambdas
         self._tasks = tasks
+        self._services = services  # the other AWS services' task integrations (sdk_tasks.ServiceTasks)
         self._runner: Runner | None = runner
         self._port: EnginePort | None = None
         self._queries = Queries(store, self._machines)
@@ -400,7 +401,7 @@ class StatesService:
             from .child_executions import ChildExecutions
             from .tasks import LambdaTasks
 
-            lambdas = LambdaTasks(self._lambdas)
+            lambdas = LambdaTasks(self._lambdas, services=self._services)
             self._tasks = ChildExecutions(lambdas, start=self._start, stop=self._stop_child)
         return self._tasks
 

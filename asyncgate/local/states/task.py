@@ -30,6 +30,7 @@ from .errors import StatesError, StatesErrorName
 from .history import dumps, error_details, payload_details
 from .jsonpath import PathNotFound
 from .model import Failed, QueryLanguage, TaskState, Transition
+from .sdk_tasks import ACTING_ROLE
 from .tasks import resource_kind
 
 if TYPE_CHECKING:
@@ -145,6 +146,7 @@ async def _work(
     token: str | None,
 ) -> Any:
     """The call, and for ``.waitForTaskToken`` the wait for SendTaskSuccess/Failure after it."""
+    ACTING_ROLE.set(ctx.run.ctx.role_arn)  # service integrations call as the machine's role
     response = await ctx.tasks.invoke(state.resource, payload, timeout_s=timeout)
     if token is None:
         return response

@@ -89,10 +89,13 @@ class LambdaTasks:
         'us-east-1'
     """
 
-    def __init__(self, lambdas: Any, *, region: str = "us-east-1", account: str = "000000000000") -> None:
+    def __init__(self, lambdas: Any, *, region: str = "us-east-1", account: str = "000000000000",
+                 services: Any = None) -> None:
         self.lambdas = lambdas
         self.region = region
         self.account = account
+        #: the other AWS services' integrations (``sdk_tasks.ServiceTasks``), or None
+        self.services = services
 
     async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any:
         kind = resource_kind(resource)
@@ -112,6 +115,8 @@ class LambdaTasks:
                 legacy=False,
             )
             return self._invoke_response(result)
+        if self.services is not None and self.services.handles(kind):
+            return await self.services.invoke(resource, payload, timeout_s=timeout_s)
         raise StatesError(
             StatesErrorName.RUNTIME,
             f"The resource '{resource}' is not supported by the local runtime (asyncgate "

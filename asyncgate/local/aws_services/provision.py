@@ -1,0 +1,138 @@
+"""Create the template's SQS queues, SNS topics, DynamoDB tables, Kinesis streams, event buses and S3
+buckets in moto at start-up, under the physical names ``asyncgate.local.assembly`` gives them.
+
+Names come from the assembly, not from moto, so the ARNs and queue URLs a state machine definition or
+an integration URI holds (resolved from ``Ref``/``Fn::GetAtt``) are exactly the ones moto serves:
+``https://sqs.us-east-1.amazonaws.com/000000000000/<name>``, ``arn:aws:kinesis:...:stream/<name>``.
+
+moto keeps its state in memory, so every start creates them afresh; "already exists" answers are
+taken as success, which makes provisioning idempotent within a process too. A resource moto refuses
+is logged and left out — one odd property must not stop the server.
+
+Example:
+    >>> sorted(PROVISIONED_TYPES)[:2]
+    ['AWS::DynamoDB::Table', 'AWS::Events::EventBus']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from asyncgate.local.assembly import Resource, Stack
+
+from .bridge import AwsServices, ServiceCallError
+
+__all__ = ["PROVISIONED_TYPES", "provision"]
+
+log = logging.getLogger("asyncgate.aws_services")
+
+_EXISTS = frozenset({
+    "QueueAlreadyExists", "QueueNameExists", "ResourceInUseException", "ResourceAlreadyExistsException",
+    "BucketAlreadyOwnedByYou", "BucketAlreadyExists",
+})
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, separators=(",", ":"))
+    return str(value)
+
+
+_QUEUE_ATTRIBUTES = (
+    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+    "FifoThroughputLimit", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled",
+    "RedrivePolicy", "RedriveAllowPolicy",
+)
+
+
+def _queue(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    attributes = {k: _text(r.properties[k]) for k in _QUEUE_ATTRIBUTES if k in r.properties}
+    return "sqs", "CreateQueue", {"QueueName": str(r.attributes["QueueName"]), "Attributes": attributes}
+
+
+def _topic(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    attributes = {
+        k: _text(r.properties[k])
+        for k in ("DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId")
+        if k in r.properties
+    }
+    return "sns", "CreateTopic", {"Name": str(r.attributes["TopicName"]), "Attributes": attributes}
+
+
+def _table(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    p = r.properties
+    params: dict[str, Any] = {
+        "TableName": r.physical_id,
+        "KeySchema": p.get("KeySchema", []),
+        "AttributeDefinitions": p.get("AttributeDefinitions", []),
+    }
+    if "ProvisionedThroughput" in p and p.get("BillingMode") != "PAY_PER_REQUEST":
+        params["ProvisionedThroughput"] = {k: int(v) for k, v in p["ProvisionedThroughput"].items()}
+    else:
+        params["BillingMode"] = "PAY_PER_REQUEST"
+    for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
+        if p.get(key):
+            params[key] = p[key]
+    if (stream := p.get("StreamSpecification")) and stream.get("StreamViewType"):
+        params["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
+    return "dynamodb", "CreateTable", params
+
+
+def _stream(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    p = r.properties
+    params: dict[str, Any] = {"StreamName": r.physical_id}
+    mode = (p.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+    if mode == "ON_DEMAND":
+        params["StreamModeDetails"] = {"StreamMode": "ON_DEMAND"}
+    else:
+        params["ShardCount"] = int(p.get("ShardCount", 1))
+    return "kinesis", "CreateStream", params
+
+
+def _bus(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    return "events", "CreateEventBus", {"Name": r.physical_id}
+
+
+def _bucket(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    return "s3", "CreateBucket", {"Bucket": r.physical_id}
+
+
+_CREATORS: dict[str, Callable[[Resource], tuple[str, str, dict[str, Any]]]] = {
+    "AWS::SQS::Queue": _queue,
+    "AWS::SNS::Topic": _topic,
+    "AWS::DynamoDB::Table": _table,
+    "AWS::Kinesis::Stream": _stream,
+    "AWS::Events::EventBus": _bus,
+    "AWS::S3::Bucket": _bucket,
+}
+
+#: the resource types created in moto (the runtime no longer lists them as "not served")
+PROVISIONED_TYPES: frozenset[str] = frozenset(_CREATORS)
+
+
+async def provision(aws: AwsServices, stacks: Iterable[Stack]) -> list[str]:
+    """Create every provisioned-type resource of ``stacks``; returns the physical ids created."""
+    created: list[str] = []
+    for stack in stacks:
+        for resource in stack.resources.values():
+            creator = _CREATORS.get(resource.type)
+            if creator is None:
+                continue
+            service, action, params = creator(resource)
+            try:
+                await aws.call(service, action, params)
+            except ServiceCallError as exc:
+                if exc.code not in _EXISTS:
+                    log.warning("%s %s not created locally: %s", resource.type, resource.physical_id, exc)
+                    continue
+            except Exception as exc:  # botocore's parameter validation, or moto refusing a property
+                log.warning("%s %s not created locally: %s", resource.type, resource.physical_id, exc)
+                continue
+            created.append(resource.physical_id)
+    return created

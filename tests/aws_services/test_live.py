@@ -1,0 +1,123 @@
+"""SQS, Kinesis and API Gateway → SQS on a live server, through real boto3 on the server's port.
+
+The app (``app.py``) is synthesized by CDK; its queues and stream are created in the in-process moto
+under the template's names, so the ARNs in the state machine definitions are the ones boto3 reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.conftest import LiveServer
+
+ACCOUNT = "000000000000"
+MACHINE = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:"
+QUEUE_URL = f"https://sqs.us-east-1.amazonaws.com/{ACCOUNT}/"
+
+
+def _run(server: LiveServer, machine: str, payload: Any) -> dict[str, Any]:
+    """Start an execution and wait for its end (polling; no assertion on how long it took)."""
+    sfn = server.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=MACHINE + machine, input=json.dumps(payload))["executionArn"]
+    for _ in range(2000):
+        described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        time.sleep(0.01)
+    raise AssertionError(f"{arn} still running")
+
+
+def _receive(server: LiveServer, queue: str) -> dict[str, Any]:
+    messages = server.client("sqs").receive_message(QueueUrl=QUEUE_URL + queue, WaitTimeSeconds=0)
+    assert len(messages["Messages"]) == 1, messages
+    message: dict[str, Any] = messages["Messages"][0]
+    return message
+
+
+def test_template_resources_are_served_under_their_template_names(services_server: LiveServer) -> None:
+    urls = services_server.client("sqs").list_queues()["QueueUrls"]
+    assert {QUEUE_URL + q for q in ("ag-queue", "ag-other", "ag-api-queue")} <= set(urls)
+    summary = services_server.client("kinesis").describe_stream_summary(StreamName="ag-stream")
+    stream_arn = summary["StreamDescriptionSummary"]["StreamARN"]
+    assert stream_arn == f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/ag-stream"
+    assert "not served locally: AWS::SQS::Queue" not in services_server.output()
+    assert "not served locally: AWS::Kinesis::Stream" not in services_server.output()
+
+
+def test_the_seeds_kinesis_put_records_lands_on_the_stream(services_server: LiveServer) -> None:
+    done = _run(services_server, "ag-kinesis", {"order": 42, "note": "it's here"})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["FailedRecordCount"] == 0
+    [record] = output["Records"]
+    assert set(record) == {"SequenceNumber", "ShardId"}
+
+    kinesis = services_server.client("kinesis")
+    iterator = kinesis.get_shard_iterator(
+        StreamName="ag-stream", ShardId=record["ShardId"],
+        ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=record["SequenceNumber"],
+    )["ShardIterator"]
+    got = kinesis.get_records(ShardIterator=iterator)["Records"][0]
+    # a JSON object given to a blob member travels as its JSON text
+    assert json.loads(got["Data"]) == {"order": 42, "note": "it's here"}
+    assert got["PartitionKey"] == "Key"
+
+    events = services_server.client("stepfunctions").get_execution_history(executionArn=done["executionArn"])
+    scheduled = next(e for e in events["events"] if e["type"] == "TaskScheduled")["taskScheduledEventDetails"]
+    assert (scheduled["resourceType"], scheduled["resource"]) == ("aws-sdk:kinesis", "putRecords")
+
+
+def test_sqs_send_message_optimized_integration(services_server: LiveServer) -> None:
+    done = _run(services_server, "ag-sqs", {"hello": "world"})
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    message = _receive(services_server, "ag-queue")
+    assert message["Body"] == '{"hello":"world"}'
+    assert output["MessageId"] == message["MessageId"]
+    assert output["MD5OfMessageBody"] == hashlib.md5(message["Body"].encode()).hexdigest()
+    assert output["SdkHttpMetadata"]["HttpStatusCode"] == 200
+    assert output["SdkResponseMetadata"]["RequestId"]
+
+
+def test_a_role_without_the_permission_fails_the_task_with_the_services_access_denied(
+    services_server: LiveServer,
+) -> None:
+    done = _run(services_server, "ag-denied", {"text": "not for you"})
+    assert done["status"] == "FAILED"
+    # SQS's AccessDenied is not a modeled SQS error: the SDK v2 base exception names it
+    assert done["error"] == "Sqs.SqsException"
+    cause = done["cause"]
+    assert cause.startswith(f"User: arn:aws:sts::{ACCOUNT}:assumed-role/AgServices-DeniedMachineRole")
+    queue_arn = f"arn:aws:sqs:us-east-1:{ACCOUNT}:ag-queue"
+    assert (
+        f"is not authorized to perform: sqs:SendMessage on resource: {queue_arn} because no identity-based "
+        "policy allows the sqs:SendMessage action (Service: Sqs, Status Code: 403, "
+    ) in cause
+
+
+def test_gateway_sqs_integration_queues_the_body(services_server: LiveServer) -> None:
+    url = services_server.api_url("Queue API")
+    status, _, body = services_server.request(
+        "POST", url, json.dumps({"order": 7}).encode(), {"Content-Type": "application/json"}
+    )
+    assert status == 200, body
+    message = _receive(services_server, "ag-api-queue")
+    assert json.loads(message["Body"]) == {"order": 7}
+    assert json.loads(body) == {"id": message["MessageId"]}
+
+
+def test_errors_come_back_in_the_services_own_shape(services_server: LiveServer) -> None:
+    with pytest.raises(ClientError) as raised:
+        services_server.client("sqs").send_message(QueueUrl=QUEUE_URL + "missing", MessageBody="x")
+    assert raised.value.response["Error"]["Code"] == "AWS.SimpleQueueService.NonExistentQueue"
+    with pytest.raises(ClientError) as raised:
+        services_server.client("dynamodb").describe_table(TableName="missing")
+    assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    # our own services keep their routes on the same port
+    assert services_server.client("stepfunctions").list_state_machines()["stateMachines"]
