@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: install run test soak lint clean
+.PHONY: install run test soak bench lint clean
 
 install: $(STAMP)
 
@@ -23,6 +23,10 @@ test: install
 
 soak: install
 	$(BIN)/python -m pytest -q -m soak
+
+# Prints figures and ratios measured side by side, and rewrites docs/performance.md (+ .png).
+bench: install
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .
