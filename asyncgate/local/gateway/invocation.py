@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+from .auth import Grant
 from .integrations.aws import IntegrationResult
 from .java import JavaMap
 from .mapping import ContextMap, InputBody, OpaqueMap, Params
@@ -108,6 +109,10 @@ class Invocation:
     resource_path: str = ""
     #: proxy integrations answer the client directly, bypassing integration responses
     proxy_response: GatewayResponse | None = None
+    #: what the method's Lambda authorizer granted
+    grant: Grant | None = None
+    #: milliseconds from the request's arrival to the integration's answer (``$context.integrationLatency``)
+    integration_ms: int | None = None
 
     def template_variables(self, payload: bytes) -> dict[str, Any]:
         """``$input`` over ``payload``, with ``$util``, ``$context`` and ``$stageVariables``."""
@@ -183,4 +188,6 @@ class Invocation:
         assert self.context is not None
         skip = ("requestOverride", "responseOverride")
         out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.context.items() if k not in skip}
+        if self.grant is not None:
+            out["authorizer"] = self.grant.request_context()
         return out

@@ -61,7 +61,40 @@ def read_json(raw: bytes) -> Any:
         ) from exc
     except json.JSONDecodeError as exc:
         raise JsonBodyError(_describe(exc) + _where(text[: exc.pos + 1])) from exc
+    except RecursionError:  # e.g. 100k '[': Jackson stops at its nesting limit; Python's stack first
+        at = _past_max_depth(text)
+        raise JsonBodyError(
+            f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
+            "`StreamReadConstraints.getMaxNestingDepth()`)" + _where(text[: at + 1])
+        ) from None
     return value
+
+
+#: Jackson's ``StreamReadConstraints`` default nesting limit.
+MAX_DEPTH = 1000
+
+
+def _past_max_depth(text: str) -> int:
+    """Where the nesting goes past ``MAX_DEPTH`` (or about where Python's parser gave up)."""
+    depth = 0
+    in_string = escaped = False
+    for pos, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return pos
+        elif ch in "]}":
+            depth -= 1
+    return len(text) - 1
 
 
 def _where(consumed: str) -> str:

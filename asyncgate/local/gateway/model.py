@@ -25,7 +25,13 @@ from enum import Enum
 from typing import Any
 
 from ..assembly import Resource, Stack
+from .access_log import AccessLog
+from .api_keys import UsagePlans, build_usage_plans
+from .auth import LambdaAuthorizer, build_authorizers
+from .permissions import InvokePermissions, build_invoke_permissions
 from .routing import Router
+from .throttling import Throttle
+from .validation import MethodValidation, build_models, build_validators, method_validation
 from .vtl import Template, compile_deferred
 
 __all__ = [
@@ -73,6 +79,8 @@ class IntegrationResponse:
     templates: dict[str, Template]
     #: ``method.response.header.X`` -> ``'literal'`` | ``integration.response.header.Y`` | ...
     parameters: dict[str, str]
+    #: ``CONVERT_TO_TEXT`` | ``CONVERT_TO_BINARY`` | None (pass the payload through)
+    content_handling: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,8 @@ class Integration:
     default_response: IntegrationResponse | None
     request_parameters: dict[str, str]
     timeout_ms: int
+    #: ``CONVERT_TO_TEXT`` | ``CONVERT_TO_BINARY`` | None (pass the payload through)
+    content_handling: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,10 @@ class Method:
     method_responses: dict[str, MethodResponse]
     authorization_type: str
     api_key_required: bool
+    #: the Lambda authorizer of a ``CUSTOM`` method
+    authorizer: LambdaAuthorizer | None = None
+    #: the request validator's checks, when the method has a validator that checks something
+    validation: MethodValidation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +147,22 @@ class Stage:
     variables: dict[str, str]
     deployment_id: str
     canary: Canary | None = None
+    #: ``AccessLogSetting`` with a log group destination
+    access_log: AccessLog | None = None
+    #: ``MethodSettings`` throttling: ``(resource path | "*", METHOD | "*")`` -> limits
+    throttles: dict[tuple[str, str], Throttle] = field(default_factory=dict)
+
+    def throttle(self, resource_path: str, method: str) -> Throttle | None:
+        """The stage's throttle for a method: its own setting, else the resource's, else ``/*/*``."""
+        if not self.throttles:
+            return None
+        table = self.throttles
+        return (
+            table.get((resource_path, method))
+            or table.get((resource_path, "*"))
+            or table.get(("*", method))
+            or table.get(("*", "*"))
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +185,21 @@ class RestApi:
     stages: tuple[Stage, ...]
     router: Router[Method]
     gateway_responses: dict[str, CustomGatewayResponse] = field(default_factory=dict)
+    usage_plans: UsagePlans = field(default_factory=lambda: UsagePlans({}, {}))
+    #: ``ApiKeySourceType``: ``HEADER`` (``x-api-key``) or ``AUTHORIZER`` (``usageIdentifierKey``)
+    api_key_source: str = "HEADER"
+    #: ``BinaryMediaTypes`` (``image/png``, ``image/*``, ``*/*``)
+    binary_media_types: tuple[str, ...] = ()
+    invoke_permissions: InvokePermissions = field(default_factory=lambda: InvokePermissions({}))
+
+    def is_binary(self, media_type: str | None) -> bool:
+        """Whether a payload of this media type is binary for the API (``BinaryMediaTypes``)."""
+        if not self.binary_media_types:
+            return False
+        if not media_type:
+            return "*/*" in self.binary_media_types
+        major = media_type.split("/", 1)[0] + "/*"
+        return any(t in (media_type, major, "*/*") for t in self.binary_media_types)
 
     @property
     def id(self) -> str:
@@ -188,6 +233,7 @@ def _integration_response(raw: dict[str, Any]) -> IntegrationResponse:
         pattern=_pattern(text) if text else None,
         templates=_templates(raw.get("ResponseTemplates")),
         parameters={str(k): str(v) for k, v in (raw.get("ResponseParameters") or {}).items()},
+        content_handling=str(raw["ContentHandling"]) if raw.get("ContentHandling") else None,
     )
 
 
@@ -222,6 +268,7 @@ def build_integration(raw: dict[str, Any]) -> Integration:
         default_response=next((r for r in responses if r.pattern is None), None),
         request_parameters={str(k): str(v) for k, v in (raw.get("RequestParameters") or {}).items()},
         timeout_ms=int(raw.get("TimeoutInMillis") or 29_000),
+        content_handling=str(raw["ContentHandling"]) if raw.get("ContentHandling") else None,
     )
 
 
@@ -248,8 +295,24 @@ def _resource_paths(api: Resource, resources: list[Resource]) -> dict[str, str]:
     return paths
 
 
-def _method(raw: Resource, resource_path: str) -> Method:
+@dataclass(frozen=True, slots=True)
+class _ApiParts:
+    """What the methods of one API refer to by id: authorizers, validators, models."""
+
+    authorizers: dict[str, LambdaAuthorizer]
+    validators: dict[str, tuple[bool, bool]]
+    models: Any
+
+
+def _method(raw: Resource, resource_path: str, parts: _ApiParts) -> Method:
     props = raw.properties
+    authorization = str(props.get("AuthorizationType") or "NONE").upper()
+    authorizer = parts.authorizers.get(str(props.get("AuthorizerId") or ""))
+    if authorization == "CUSTOM" and authorizer is None:
+        raise ValueError(f"authorizer {props.get('AuthorizerId')!r} is not a Lambda TOKEN/REQUEST authorizer")
+    if authorization in ("AWS_IAM", "COGNITO_USER_POOLS"):
+        LOG.warning("method %s %s: %s authorization is not checked locally", props.get("HttpMethod"),
+                    resource_path, authorization)
     responses = {
         str(r.get("StatusCode")): MethodResponse(
             str(r.get("StatusCode")), dict(r.get("ResponseParameters") or {})
@@ -262,8 +325,10 @@ def _method(raw: Resource, resource_path: str) -> Method:
         resource_id=str(props.get("ResourceId", "")),
         integration=build_integration(dict(props.get("Integration") or {"Type": "MOCK"})),
         method_responses=responses,
-        authorization_type=str(props.get("AuthorizationType") or "NONE"),
+        authorization_type=authorization,
         api_key_required=bool(props.get("ApiKeyRequired", False)),
+        authorizer=authorizer if authorization == "CUSTOM" else None,
+        validation=method_validation(props, parts.validators, parts.models),
     )
 
 
@@ -277,6 +342,20 @@ def _canary(raw: Any) -> Canary | None:
     )
 
 
+def _throttles(raw: Any) -> dict[tuple[str, str], Throttle]:
+    """``MethodSettings`` throttling; ``ResourcePath`` is ``/*`` or ``/~1pets~1{id}`` (``/`` as ``~1``)."""
+    out: dict[tuple[str, str], Throttle] = {}
+    for setting in raw if isinstance(raw, list) else []:
+        if "ThrottlingRateLimit" not in setting and "ThrottlingBurstLimit" not in setting:
+            continue
+        path = str(setting.get("ResourcePath") or "/*")
+        path = "*" if path == "/*" else "/" + path.removeprefix("/").replace("~1", "/").lstrip("/")
+        rate = float(setting.get("ThrottlingRateLimit", 10_000))
+        burst = int(setting.get("ThrottlingBurstLimit", 5_000))
+        out[(path, str(setting.get("HttpMethod") or "*").upper())] = Throttle(rate, burst)
+    return out
+
+
 def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
     stages = [
         Stage(
@@ -284,6 +363,8 @@ def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
             variables={str(k): str(v) for k, v in (r.properties.get("Variables") or {}).items()},
             deployment_id=str(r.properties.get("DeploymentId", "")),
             canary=_canary(r.properties.get("CanarySetting")),
+            access_log=AccessLog.parse(r.properties.get("AccessLogSetting")),
+            throttles=_throttles(r.properties.get("MethodSettings")),
         )
         for r in stack.of_type("AWS::ApiGateway::Stage")
         if r.properties.get("RestApiId") == api_id
@@ -316,8 +397,13 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
     apis: list[RestApi] = []
     resources = stack.of_type("AWS::ApiGateway::Resource")
     methods = stack.of_type("AWS::ApiGateway::Method")
+    usage_plans = build_usage_plans(stack)
+    permissions = build_invoke_permissions(stack)
     for api in stack.of_type("AWS::ApiGateway::RestApi"):
         api_id = api.physical_id
+        parts = _ApiParts(
+            build_authorizers(stack, api_id), build_validators(stack, api_id), build_models(stack, api_id)
+        )
         own = [r for r in resources if r.properties.get("RestApiId") == api_id]
         paths = _resource_paths(api, own)
         routes = []
@@ -329,7 +415,7 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
                 LOG.warning("method %s: its resource is not part of API %s; not served", m.logical_id, api_id)
                 continue
             try:
-                method = _method(m, path)
+                method = _method(m, path, parts)
             except (ValueError, TypeError) as exc:  # one odd method must not take the runtime down
                 LOG.warning("method %s (%s): not served: %s", m.logical_id, m.path or path, exc)
                 continue
@@ -341,6 +427,12 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
                 stages=_stages(api_id, stack),
                 router=Router.build(routes),
                 gateway_responses=_gateway_responses(api_id, stack),
+                usage_plans=usage_plans,
+                api_key_source=str(api.properties.get("ApiKeySourceType") or "HEADER").upper(),
+                binary_media_types=tuple(
+                    str(t).replace("~1", "/") for t in api.properties.get("BinaryMediaTypes") or []
+                ),
+                invoke_permissions=permissions,
             )
         )
     return apis

@@ -18,6 +18,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import re
 import time
@@ -26,6 +28,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import AwsError
+from ..logs import Logs
+from .access_log import AccessLog
+from .auth import AuthorizerCache, Grant, LambdaAuthorizer, authorize, method_arn
 from .integrations.aws import AwsCaller, IntegrationResult, call_aws
 from .integrations.http import HttpCaller, expand_uri
 from .integrations.lambdas import (
@@ -38,12 +43,14 @@ from .integrations.lambdas import (
 )
 from .integrations.mock import call_mock
 from .invocation import GatewayRequest, GatewayResponse, Invocation, new_ids
+from .java import JavaMap
 from .mapping import InvalidBody
 from .model import Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
 from .parameters import integration_request, response_headers
-from .responses import GatewayResponseType, error_response
+from .responses import GatewayError, GatewayResponseType, error_response
 from .routing import RouteMiss
 from .selection import NO_MATCH_MESSAGE, select_response
+from .throttling import QuotaCounter, Throttle, TokenBucket
 from .vtl import Template, TemplateFailed
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Gateway", "GatewayRequest", "GatewayResponse"]
@@ -63,14 +70,7 @@ _HOP_BY_HOP = frozenset(
 )
 
 
-class _Fail(Exception):  # noqa: N818 - control flow inside the pipeline only
-    """End the request with a gateway response (raised by helpers deep inside a stage)."""
-
-    def __init__(self, kind: GatewayResponseType, message: str | None = None, log: str = "") -> None:
-        super().__init__(log or kind.message)
-        self.kind = kind
-        self.message = message
-        self.log = log
+_Fail = GatewayError  # the stages end a request by raising it
 
 
 class Gateway:
@@ -80,20 +80,25 @@ class Gateway:
 
     1. ``_route``: API id and stage, then the resource tree and method (403 Missing Authentication
        Token for any miss).
-    2. ``_validate``: the 10 MB payload quota (413 "HTTP content length exceeded 10485760 bytes.").
-    3. ``_map_request``: request template chosen by Content-Type (absent: application/json) and the
+    2. ``_admit``: who may call and how often: the Lambda authorizer (``auth.py``: 401, 403, 500),
+       the API key and its usage plan (``api_keys.py``: 403 Forbidden), the plan's throttle and
+       quota and the stage's method throttle (``throttling.py``: 429).
+    3. ``_validate``: the 10 MB payload quota (413 "HTTP content length exceeded 10485760 bytes."),
+       then the method's request validator (``validation.py``: 400).
+    4. ``_map_request``: request template chosen by Content-Type (absent: application/json) and the
        passthrough behaviour (415), rendered with ``$input``/``$util``/``$context``/``$stageVariables``
        (400 when the template reads a body that is not JSON; 500 when the template fails); request
        parameters and ``$context.requestOverride`` give the integration's headers, query and path.
-    4. ``_integrate``: AWS (the AwsCaller; Lambda functions through ``lambdas``), MOCK, HTTP, or the
+    5. ``_integrate``: AWS (the AwsCaller; Lambda functions through ``lambdas``), MOCK, HTTP, or the
        proxies (AWS_PROXY to Lambda, HTTP_PROXY), within the integration timeout (504).
-    5. ``_map_response``: a proxy's answer as is; else the integration response by selection pattern
+    6. ``_map_response``: a proxy's answer as is; else the integration response by selection pattern
        (status code; a Lambda's error message) (500 when none), its template over the integration's
        body, response parameters and ``$context.responseOverride``.
 
     Errors are AWS's default gateway responses, or the API's ``AWS::ApiGateway::GatewayResponse``
     for their type (``responses.py``). Every response gets ``x-amzn-RequestId``, ``x-amz-apigw-id``
-    and ``X-Amzn-Trace-Id``. Nothing escapes ``handle``: an unexpected error is logged and answered
+    and ``X-Amzn-Trace-Id``; a stage with ``AccessLogSetting`` gets its line (``access_log.py``).
+    Nothing escapes ``handle``: an unexpected error is logged and answered
     500 Internal server error.
     """
 
@@ -104,15 +109,21 @@ class Gateway:
         aws: AwsCaller | None,
         lambdas: LambdaInvoker | None = None,
         http: HttpCaller | None = None,
+        logs: Logs | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._apis = {api.api_id: api for api in apis}
         self._aws = aws
         self._lambdas = lambdas
         self._http = http
+        self._logs = logs
         self._clock = clock
+        self._authorizer_cache = AuthorizerCache()
+        self._buckets: dict[tuple[str, ...], TokenBucket] = {}
+        self._quotas: dict[tuple[str, str], QuotaCounter] = {}
         self._stages: tuple[_Step, ...] = (
             self._route,
+            self._admit,
             self._validate,
             self._map_request,
             self._integrate,
@@ -124,6 +135,13 @@ class Gateway:
         now = self._clock()
         request_id, extended_id, trace_id = new_ids(now)
         inv = Invocation(request, now, request_id, extended_id, trace_id)
+        response = await self._run(inv)
+        if inv.stage is not None and inv.stage.access_log is not None and self._logs is not None:
+            self._access_log(inv, inv.stage.access_log, response)
+        return response
+
+    async def _run(self, inv: Invocation) -> GatewayResponse:
+        request = inv.request
         try:
             for stage in self._stages:
                 response = await stage(inv)
@@ -131,10 +149,10 @@ class Gateway:
                     return self._finish(inv, response)
         except _Fail as fail:
             if fail.log:
-                LOG.info("%s %s %s: %s", request_id, request.method, request.path, fail.log)
+                LOG.info("%s %s %s: %s", inv.request_id, request.method, request.path, fail.log)
             return self._error(inv, fail.kind, fail.message)
         except Exception:
-            LOG.exception("%s %s %s: gateway failure", request_id, request.method, request.path)
+            LOG.exception("%s %s %s: gateway failure", inv.request_id, request.method, request.path)
         return self._error(inv, GatewayResponseType.DEFAULT_5XX)
 
     # -- stages -----------------------------------------------------------------------------------
@@ -151,11 +169,84 @@ class Gateway:
         inv.api, inv.stage, inv.method = api, stage, match.target
         inv.build_context(match.resource_path, match.path_params)
 
+    async def _admit(self, inv: Invocation) -> None:
+        assert inv.api is not None and inv.stage is not None and inv.method is not None
+        method, stage = inv.method, inv.stage
+        if method.authorizer is None and not method.api_key_required and not stage.throttles:
+            return  # the common case costs three attribute reads
+        http_method = inv.request.method.upper()
+        if method.authorizer is not None:
+            inv.grant = await self._authorize(inv, method.authorizer)
+        if method.api_key_required:
+            self._meter(inv, http_method)
+        limit = stage.throttle(inv.resource_path, http_method)
+        if limit is not None:
+            key = (inv.api.api_id, stage.name, inv.resource_path, http_method)
+            self._throttle(key, limit, inv.now, "stage method throttle")
+
+    async def _authorize(self, inv: Invocation, authorizer: LambdaAuthorizer) -> Grant:
+        assert inv.api is not None and inv.stage is not None and inv.context is not None
+        req = inv.request
+        grant = await authorize(
+            authorizer,
+            lambdas=self._lambdas,
+            cache=self._authorizer_cache,
+            now=inv.now,
+            arn=method_arn(inv.api.api_id, inv.stage.name, req.method, req.path),
+            identity=lambda kind, name: _identity(inv, kind, name),
+            request_event=lambda: self._request_event(inv),
+        )
+        inv.context.hidden["authorizer"] = JavaMap(grant.authorizer_map())
+        return grant
+
+    def _meter(self, inv: Invocation, http_method: str) -> None:
+        """API key, then the usage plan's throttle and quota."""
+        assert inv.api is not None and inv.stage is not None and inv.context is not None
+        api = inv.api
+        if api.api_key_source == "AUTHORIZER":
+            value = inv.grant.usage_identifier_key if inv.grant is not None else None
+        else:
+            value = inv.request.header("x-api-key")
+        found = api.usage_plans.find(value, api.api_id, inv.stage.name)
+        if found is None:
+            log = "no API key" if not value else "API key unknown, disabled or not planned for the stage"
+            raise _Fail(GatewayResponseType.INVALID_API_KEY, log=log)
+        key, plan = found
+        identity = inv.context["identity"]
+        identity["apiKey"], identity["apiKeyId"] = key.value, key.key_id
+        selector = f"{inv.resource_path}/{http_method}"
+        limit = plan.method_throttles.get((api.api_id, inv.stage.name, selector)) or plan.throttle
+        if limit is not None:
+            self._throttle((plan.plan_id, key.key_id, selector), limit, inv.now, "usage plan throttle")
+        if plan.quota is not None:
+            counter = self._quotas.get((plan.plan_id, key.key_id))
+            if counter is None or counter.quota != plan.quota:
+                counter = self._quotas[(plan.plan_id, key.key_id)] = QuotaCounter(plan.quota)
+            if not counter.take(inv.now):
+                raise _Fail(GatewayResponseType.QUOTA_EXCEEDED, log="usage plan quota spent")
+
+    def _throttle(self, key: tuple[str, ...], limit: Throttle, now: float, what: str) -> None:
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.limit != limit:
+            bucket = self._buckets[key] = TokenBucket(limit, now)
+        if not bucket.take(now):
+            raise _Fail(GatewayResponseType.THROTTLED, log=what)
+
     async def _validate(self, inv: Invocation) -> GatewayResponse | None:
         if len(inv.request.body) > MAX_PAYLOAD_BYTES:
             # Not a gateway response: AWS's front door answers in plain text, before any API logic.
             LOG.info("%s: payload over 10 MB", inv.request_id)
             return GatewayResponse(413, [("Content-Type", "text; charset=utf-8")], TOO_LARGE_BODY)
+        assert inv.method is not None
+        if inv.method.validation is not None:
+            assert inv.params is not None
+            inv.method.validation.check(
+                path=inv.params.path,
+                query=inv.params.querystring,
+                headers=inv.params.header,
+                media_type=_media_type(inv.request.header("Content-Type")) or "application/json",
+                body=inv.request.body,
+            )
         return None
 
     async def _map_request(self, inv: Invocation) -> None:
@@ -165,6 +256,8 @@ class Gateway:
             inv.integration_body = inv.request.body  # proxies take the request as it came
             return
         content_type = _media_type(inv.request.header("Content-Type")) or "application/json"
+        assert inv.api is not None
+        body = _convert(integration.content_handling, inv.request.body, inv.api.is_binary(content_type))
         template = integration.request_templates.get(content_type)
         if template is None:
             behaviour = integration.passthrough
@@ -172,9 +265,9 @@ class Gateway:
                 behaviour is PassthroughBehavior.WHEN_NO_TEMPLATES and integration.request_templates
             ):
                 raise _Fail(GatewayResponseType.UNSUPPORTED_MEDIA_TYPE, log=f"no template for {content_type}")
-            inv.integration_body = inv.request.body
+            inv.integration_body = body
             return
-        inv.integration_body = self._render(inv, template, inv.request.body, request_side=True)
+        inv.integration_body = self._render(inv, template, body, request_side=True)
 
     async def _integrate(self, inv: Invocation) -> None:
         assert inv.method is not None
@@ -186,6 +279,7 @@ class Gateway:
             pending = self._call(inv, integration)
             async with asyncio.timeout(integration.timeout_ms / 1000):  # no extra task, unlike wait_for
                 inv.result = await pending
+            inv.integration_ms = int((self._clock() - inv.now) * 1000)
         except TimeoutError as exc:
             raise _Fail(GatewayResponseType.INTEGRATION_TIMEOUT, log="integration timed out") from exc
         except AwsError as exc:  # e.g. Lambda's Invoke refused the call: a configuration error on AWS
@@ -194,7 +288,7 @@ class Gateway:
         except (OSError, ValueError) as exc:  # the back end could not be reached or answered garbage
             raise _Fail(GatewayResponseType.INTEGRATION_FAILURE, log=f"integration failed: {exc}") from exc
         if integration.type is IntegrationType.AWS_PROXY:
-            inv.proxy_response = self._proxy_answer(inv.result)
+            inv.proxy_response = self._proxy_answer(inv, inv.result)
         elif integration.type is IntegrationType.HTTP_PROXY:
             result = inv.result
             inv.proxy_response = GatewayResponse(result.status, list(result.headers.items()), result.body)
@@ -206,6 +300,7 @@ class Gateway:
         if integration.type is IntegrationType.AWS_PROXY:
             if self._lambdas is None or function is None:
                 raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="no Lambda function to proxy to")
+            self._check_permission(inv, integration, function)
             return self._invoke_proxy(inv, function)
         if integration.type is IntegrationType.HTTP_PROXY:
             if self._http is None:
@@ -219,6 +314,7 @@ class Gateway:
                 method=inv.request.method, url=url, headers=headers, body=inv.request.body
             )
         if integration.type is IntegrationType.AWS and function is not None and self._lambdas is not None:
+            self._check_permission(inv, integration, function)
             return invoke_custom(self._lambdas, function, inv.integration_body)
         call = integration_request(inv, integration.request_parameters)
         if integration.type is IntegrationType.AWS:
@@ -240,10 +336,11 @@ class Gateway:
             body=call.body,
         )
 
-    async def _invoke_proxy(self, inv: Invocation, function: str) -> IntegrationResult:
-        assert self._lambdas is not None and inv.params is not None and inv.stage_variables is not None
+    def _proxy_event(self, inv: Invocation) -> bytes:
+        """The Lambda proxy event (1.0) of the request; binary media types travel base64-encoded."""
+        assert inv.api is not None and inv.params is not None and inv.stage_variables is not None
         req = inv.request
-        event = proxy_event(
+        return proxy_event(
             resource=inv.resource_path,
             path=req.path,
             method=req.method.upper(),
@@ -253,17 +350,43 @@ class Gateway:
             stage_variables=inv.stage_variables,
             request_context=inv.request_context(),
             body=req.body,
+            binary=inv.api.is_binary(_media_type(req.header("Content-Type"))),
         )
-        result = await self._lambdas.invoke(function, event)
+
+    def _request_event(self, inv: Invocation) -> dict[str, Any]:
+        """A REQUEST authorizer's event fields: the proxy event's, without the body."""
+        event: dict[str, Any] = json.loads(self._proxy_event(inv))
+        del event["body"], event["isBase64Encoded"]
+        return event
+
+    def _check_permission(self, inv: Invocation, integration: Integration, function: str) -> None:
+        """A credentials-less Lambda integration needs the function's permission for this method."""
+        assert inv.api is not None and inv.stage is not None
+        if integration.credentials is not None:
+            return
+        req = inv.request
+        source = method_arn(inv.api.api_id, inv.stage.name, req.method, req.path)
+        if not inv.api.invoke_permissions.allows(function, source):
+            raise _Fail(
+                GatewayResponseType.API_CONFIGURATION_ERROR,
+                log="Execution failed due to configuration error: Invalid permissions on Lambda function",
+            )
+
+    async def _invoke_proxy(self, inv: Invocation, function: str) -> IntegrationResult:
+        assert self._lambdas is not None
+        result = await self._lambdas.invoke(function, self._proxy_event(inv))
         if result.function_error is not None:
             return IntegrationResult(502, {}, result.payload, lambda_error="")
         return IntegrationResult(200, {}, result.payload)
 
-    def _proxy_answer(self, result: IntegrationResult) -> GatewayResponse:
+    def _proxy_answer(self, inv: Invocation, result: IntegrationResult) -> GatewayResponse:
         if result.lambda_error is not None:
             raise _Fail(GatewayResponseType.BAD_GATEWAY, log="Lambda proxy function failed")
+        assert inv.api is not None
+        first_accept = (inv.request.header("Accept") or "").split(",", 1)[0]
         try:
-            status, headers, body = parse_proxy_answer(result.body)
+            decode = inv.api.is_binary(_media_type(first_accept))
+            status, headers, body = parse_proxy_answer(result.body, decode=decode)
         except MalformedProxyAnswer as exc:
             raise _Fail(GatewayResponseType.BAD_GATEWAY, log="Malformed Lambda proxy response") from exc
         if not any(k.lower() == "content-type" for k, _ in headers):
@@ -285,7 +408,12 @@ class Gateway:
             raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log=NO_MATCH_MESSAGE)
         inv.response = response
         media_type, template = _response_template(response, inv.request.header("Accept"))
-        body = self._render(inv, template, result.body, request_side=False) if template else result.body
+        payload = result.body
+        if response.content_handling == "CONVERT_TO_BINARY":
+            payload, template = _convert("CONVERT_TO_BINARY", payload, False), None
+        elif response.content_handling == "CONVERT_TO_TEXT":
+            payload = _convert("CONVERT_TO_TEXT", payload, True)
+        body = self._render(inv, template, payload, request_side=False) if template else payload
         headers = {"Content-Type": media_type}
         headers.update(response_headers(response.parameters, result))
         override = inv.context["responseOverride"]
@@ -319,6 +447,33 @@ class Gateway:
                 GatewayResponseType.API_CONFIGURATION_ERROR, log=f"Unable to transform {side}: {exc}"
             ) from exc
 
+    def _access_log(self, inv: Invocation, log: AccessLog, response: GatewayResponse) -> None:
+        """Write the stage's access log line (``$context`` plus the response's fields)."""
+        assert self._logs is not None and inv.stage is not None
+        context: dict[str, Any] = {}
+        if inv.context is not None:
+            context.update(inv.context.hidden)
+            context.update(inv.context)
+        done = self._clock()
+        error_type = next((v for k, v in response.headers if k == "x-amzn-ErrorType"), None)
+        error = context.get("error") or {}
+        context.update(
+            requestId=inv.request_id,
+            extendedRequestId=inv.extended_id,
+            status=response.status,
+            responseLength=len(response.body),
+            responseLatency=int((done - inv.now) * 1000),
+            integrationLatency=inv.integration_ms,
+            integrationStatus=inv.result.status if inv.result is not None else None,
+            error={**error, "responseType": error.get("responseType") if error_type else None},
+        )
+        context.setdefault("identity", {"sourceIp": inv.request.source_ip})
+        context.setdefault("httpMethod", inv.request.method.upper())
+        line = log.render(context)
+        assert inv.api is not None
+        stream = f"{inv.api.api_id}-{inv.stage.name}"
+        self._logs.put(log.group, stream, [(int(done * 1000), line)])
+
     def _finish(self, inv: Invocation, response: GatewayResponse) -> GatewayResponse:
         headers = list(response.headers)
         headers += [
@@ -345,6 +500,41 @@ def _with_stage_variables(uri: str, inv: Invocation) -> str:
         return uri
     variables: Mapping[str, Any] = inv.stage_variables or {}
     return _STAGE_VARIABLE.sub(lambda m: str(variables.get(m.group(1)) or ""), uri)
+
+
+def _convert(handling: str | None, payload: bytes, binary: bool) -> bytes:
+    """``ContentHandling``: ``CONVERT_TO_TEXT`` base64-encodes a binary payload, ``CONVERT_TO_BINARY``
+    decodes a base64 text payload (a payload that is not base64 is API_CONFIGURATION_ERROR, as the
+    gateway response reference says); without it the payload passes as it is."""
+    if handling == "CONVERT_TO_TEXT" and binary:
+        return base64.b64encode(payload)
+    if handling == "CONVERT_TO_BINARY" and not binary:
+        try:
+            return base64.b64decode(payload, validate=True)
+        except ValueError as exc:
+            raise _Fail(GatewayResponseType.API_CONFIGURATION_ERROR, log="base64 decoding failed") from exc
+    return payload
+
+
+def _identity(inv: Invocation, kind: str, name: str) -> str | None:
+    """An authorizer's identity source: ``method.request.{header,querystring,path}.x``,
+    ``stageVariables.x`` or ``context.x``."""
+    if kind == "header":
+        return inv.request.header(name)
+    params = inv.params
+    if kind == "querystring" and params is not None:
+        return params.querystring.get(name)
+    if kind == "path" and params is not None:
+        return params.path.get(name)
+    if kind == "stageVariables" and inv.stage_variables is not None:
+        value = inv.stage_variables.get(name)
+        return None if value is None else str(value)
+    if kind == "context" and inv.context is not None:
+        node: Any = inv.context
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return None if node is None else str(node)
+    return None
 
 
 def _media_type(value: str | None) -> str | None:

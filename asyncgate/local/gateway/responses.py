@@ -23,66 +23,18 @@ from __future__ import annotations
 
 import json
 import logging
-from enum import Enum
 from typing import Any
 
+from .errors import GatewayError, GatewayResponseType
 from .invocation import GatewayResponse, Invocation
 from .java import JavaMap
 from .mapping import UTIL, ContextMap, InputBody, Params
 from .model import CustomGatewayResponse
 from .vtl import TemplateAbort, TemplateFailed
 
-__all__ = ["GatewayResponseType", "error_response"]
+__all__ = ["GatewayError", "GatewayResponseType", "error_response"]
 
 LOG = logging.getLogger(__name__)
-
-
-class GatewayResponseType(Enum):
-    """The gateway response types asyncgate emits, with (status, default message, error type)."""
-
-    MISSING_AUTHENTICATION_TOKEN = (
-        403,
-        "Missing Authentication Token",
-        "MissingAuthenticationTokenException",
-    )
-    UNSUPPORTED_MEDIA_TYPE = (415, "Unsupported Media Type", "UnsupportedMediaTypeException")
-    BAD_REQUEST_BODY = (400, "Could not parse request body into json", "BadRequestException")
-    INTEGRATION_TIMEOUT = (504, "Endpoint request timed out", "InternalServerErrorException")
-    #: the back end could not be reached (the developer guide gives 504 as this type's default)
-    INTEGRATION_FAILURE = (504, "Internal server error", "InternalServerErrorException")
-    #: no matching integration response and no default, a template that fails, a missing back end
-    API_CONFIGURATION_ERROR = (500, "Internal server error", "InternalServerErrorException")
-    #: anything else that went wrong inside the gateway
-    DEFAULT_5XX = (500, "Internal server error", "InternalServerErrorException")
-    #: a Lambda proxy function failed or answered something that is not a proxy response
-    BAD_GATEWAY = (502, "Internal server error", "InternalServerErrorException")
-
-    @property
-    def aws_type(self) -> str:
-        """The ``ResponseType`` an ``AWS::ApiGateway::GatewayResponse`` customizes this one by."""
-        return "DEFAULT_5XX" if self is GatewayResponseType.BAD_GATEWAY else self.name
-
-    @property
-    def status(self) -> int:
-        """The default status code."""
-        return self.value[0]
-
-    @property
-    def message(self) -> str:
-        """The default ``$context.error.message``."""
-        return self.value[1]
-
-    @property
-    def error_type(self) -> str:
-        """The ``x-amzn-ErrorType`` header."""
-        return self.value[2]
-
-    def body(self, message: str | None = None) -> bytes:
-        """The response body; ``message`` replaces the default text."""
-        text = message if message is not None else self.message
-        if text == "Internal server error":
-            return json.dumps({"message": text}).encode()
-        return b'{"message":' + json.dumps(text, ensure_ascii=False).encode() + b"}"
 
 
 def _custom(inv: Invocation, kind: GatewayResponseType) -> CustomGatewayResponse | None:
@@ -128,7 +80,7 @@ def error_response(inv: Invocation, kind: GatewayResponseType, message: str | No
     return GatewayResponse(status, headers, body)
 
 
-def _context(inv: Invocation, kind: GatewayResponseType, message: str) -> ContextMap:
+def _context(inv: Invocation, kind: GatewayResponseType, message: str | None) -> ContextMap:
     error = JavaMap(message=message, messageString=json.dumps(message), responseType=kind.aws_type)
     if inv.context is not None:
         inv.context.hidden["error"] = error

@@ -91,12 +91,19 @@ def proxy_event(
     stage_variables: Mapping[str, str],
     request_context: dict[str, Any],
     body: bytes,
+    binary: bool = False,
 ) -> bytes:
-    """The ``AWS_PROXY`` event (payload format 1.0) as JSON bytes."""
+    """The ``AWS_PROXY`` event (payload format 1.0) as JSON bytes.
+
+    A body of one of the API's binary media types is base64-encoded (``isBase64Encoded: true``);
+    other bodies are text (base64 only when they are not UTF-8).
+    """
     text: str | None
     encoded = False
     if not body:
         text = None
+    elif binary:
+        text, encoded = base64.b64encode(body).decode("ascii"), True
     else:
         try:
             text = body.decode("utf-8")
@@ -123,8 +130,12 @@ class MalformedProxyAnswer(ValueError):  # noqa: N818 - reads as what it reports
     """The function's answer is not ``{statusCode, headers, body}``: API Gateway answers 502."""
 
 
-def parse_proxy_answer(payload: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-    """(status, headers, body) from a proxy function's answer; MalformedProxyAnswer when invalid."""
+def parse_proxy_answer(payload: bytes, *, decode: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
+    """(status, headers, body) from a proxy function's answer; MalformedProxyAnswer when invalid.
+
+    ``decode``: whether an ``isBase64Encoded`` body becomes bytes (the client's first ``Accept`` type
+    is one of the API's binary media types); otherwise the client gets the base64 text, as on AWS.
+    """
     try:
         answer = json.loads(payload)
     except ValueError as exc:
@@ -154,7 +165,7 @@ def parse_proxy_answer(payload: bytes) -> tuple[int, list[tuple[str, str]], byte
         data = b""
     elif not isinstance(body, str):
         raise MalformedProxyAnswer("Malformed Lambda proxy response")
-    elif answer.get("isBase64Encoded"):
+    elif answer.get("isBase64Encoded") and decode:
         data = base64.b64decode(body)
     else:
         data = body.encode()
