@@ -88,6 +88,13 @@ class ScaledClock:
     def time(self) -> float:
         return self._origin_wall + (time.monotonic() - self._origin_mono) * self.scale
 
+    def catch_up(self, moment: float) -> None:
+        """Never run behind ``moment`` (the last time recorded before a restart): scaled time ran ahead
+        of the wall clock then, and history must not go backwards across the restart."""
+        behind = moment - self.time()
+        if behind > 0:
+            self._origin_wall += behind
+
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.time(), UTC)
 

@@ -202,6 +202,20 @@ class Execution:
             out["stopDate"] = self.stop_date
         return out
 
+    def machine_description(self) -> dict[str, Any]:
+        """DescribeStateMachineForExecution: the machine as the revision this execution runs."""
+        rev = self.revision
+        return {
+            "stateMachineArn": self.machine.arn,
+            "name": self.machine.name,
+            "definition": rev.definition,
+            "roleArn": rev.role_arn,
+            "updateDate": rev.created,
+            "loggingConfiguration": rev.logging.to_api(),
+            "tracingConfiguration": {"enabled": self.machine.tracing},
+            "revisionId": rev.revision_id,
+        }
+
     def started_event(self) -> tuple[str, dict[str, Any]]:
         """The ``ExecutionStarted`` event this execution begins with."""
         return "ExecutionStarted", {

@@ -34,7 +34,7 @@ from .executions import Execution, ExecutionKind, delete_pending, history_row, r
 from .machines import MachineRegistry, MachineType, StateMachine
 from .recorder import HistoryEvent
 
-__all__ = ["INTERRUPTED_CAUSE", "INTERRUPTED_ERROR", "recover"]
+__all__ = ["INTERRUPTED_CAUSE", "INTERRUPTED_ERROR", "catch_up_clock", "recover"]
 
 log = logging.getLogger("asyncgate.states")
 
@@ -43,6 +43,21 @@ INTERRUPTED_CAUSE = (
     "The execution was interrupted: the local runtime stopped while it was running, and resuming "
     "Standard executions after a restart is not supported yet."
 )
+
+
+def catch_up_clock(store: Store, clock: Any) -> None:
+    """Start a ``ScaledClock`` no earlier than the last recorded history event.
+
+    Scaled time runs ahead of the wall clock; a restarted server's clock starts from the wall clock
+    again, which would put resumed events *before* the ones recorded ahead of the crash. (A clock
+    without ``catch_up`` — the system clock — never needs it.)
+    """
+    catch_up = getattr(clock, "catch_up", None)
+    if catch_up is None:
+        return
+    last = store.read(lambda db: db.execute("SELECT MAX(timestamp) FROM sfn_history").fetchone()[0])
+    if last is not None:
+        catch_up(float(last))
 
 
 async def recover(store: Store, machines: MachineRegistry, now: Callable[[], float],

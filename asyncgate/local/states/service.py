@@ -63,7 +63,7 @@ from .executions import (
 from .machines import MachineRegistry, StateMachine
 from .queries import Queries
 from .recorder import HistoryEvent, Recorder, Sink
-from .recovery import recover
+from .recovery import catch_up_clock, recover
 from .tags import Tags
 from .task_tokens import TaskTokens
 from .validation import (
@@ -114,6 +114,7 @@ class StatesService:
     async def start(self) -> None:
         """Recover what a crash left: re-run pending Express starts, resume interrupted Standard ones
         (or fail them when the engine cannot resume; see ``recovery.py``)."""
+        catch_up_clock(self._store, self._clock)
         port = self._engine_port()
         resume = self._resume if port is not None and port.can_resume else None
         await recover(self._store, self._machines, self._now, self._respawn, resume)
@@ -247,18 +248,7 @@ class StatesService:
         return execution.describe(include_data=request.get("includedData") != "METADATA_ONLY")
 
     async def describe_state_machine_for_execution(self, request: dict[str, Any]) -> dict[str, Any]:
-        execution = self._find(request.get("executionArn"))
-        rev = execution.revision
-        return {
-            "stateMachineArn": execution.machine.arn,
-            "name": execution.machine.name,
-            "definition": rev.definition,
-            "roleArn": rev.role_arn,
-            "updateDate": rev.created,
-            "loggingConfiguration": rev.logging.to_api(),
-            "tracingConfiguration": {"enabled": execution.machine.tracing},
-            "revisionId": rev.revision_id,
-        }
+        return self._find(request.get("executionArn")).machine_description()
 
     async def stop_execution(self, request: dict[str, Any]) -> dict[str, Any]:
         execution = self._find(request.get("executionArn"))
