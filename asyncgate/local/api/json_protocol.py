@@ -101,7 +101,7 @@ class JsonProtocol:
                 raise UnknownOperationException(f"Operation {action} is not supported.")
             try:
                 request = json.loads(body or b"{}")
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
                 raise SerializationException("Start of structure or map found where not expected.") from None
             if not isinstance(request, dict):
                 raise SerializationException("Start of structure or map found where not expected.")
