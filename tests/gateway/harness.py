@@ -20,6 +20,7 @@ class Secured:
     """The secured API behind ``Gateway.handle``, with its functions on a real ``LambdaService``."""
 
     def __init__(self, cdk_out: Path, tmp: Path) -> None:
+        self.cdk_out = cdk_out
         self.stack: Stack = load_assembly(cdk_out).stack(secured_app.STACK)
         (self.api,) = build_rest_apis(self.stack)
         self.now = 1_700_000_000.0
