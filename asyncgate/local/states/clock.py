@@ -99,8 +99,11 @@ class ScaledClock:
         return datetime.fromtimestamp(self.time(), UTC)
 
     async def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            await asyncio.sleep(seconds / self.scale)
+        # loop until the scaled deadline: the event loop may wake a timer a little early, and a
+        # 60 s Wait must never read as 59.99 s in the history
+        deadline = self.time() + seconds
+        while (left := deadline - self.time()) > 0:
+            await asyncio.sleep(left / self.scale)
 
 
 class VirtualClock:
