@@ -351,8 +351,12 @@ class Runner:
 
     def test_state(self, case: dict[str, Any]) -> dict[str, Any]:
         params = dict(case.get("test_state_params") or {})
-        request: dict[str, Any] = {"definition": json.dumps(case["definition"]), "roleArn": ROLE,
+        request: dict[str, Any] = {"definition": json.dumps(case["definition"]),
                                    "input": json.dumps(case["input"])}
+        # roleArn is optional and the corpus does not record it; a context showing RoleArn null is AWS's
+        # own word that the recording passed none
+        if '"RoleArn": null' not in json.dumps(case["expected"]):
+            request["roleArn"] = ROLE
         for key in ("inspectionLevel", "stateName", "revealSecrets"):
             if key in params:
                 request[key] = params[key]

@@ -70,3 +70,88 @@ def test_bad_requests(tmp_path: Path) -> None:
     with pytest.raises(ValidationException):
         call_test_state(tmp_path / "b", {"definition": json.dumps({"Type": "Pass", "End": True}),
                                     "inspectionLevel": "LOUD"})
+
+
+def test_state_run_docstring_examples() -> None:
+    import doctest
+
+    from asyncgate.local.states import test_state_run
+
+    assert doctest.testmod(test_state_run).failed == 0
+
+
+INLINE_MAP = {"Type": "Map", "ItemsPath": "$.items", "ToleratedFailurePercentage": 50,
+              "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+              "Catch": [{"ErrorEquals": ["Boom"], "Next": "Other"},
+                        {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "ResultPath": "$.err",
+                         "Next": "Over"}],
+              "End": True}
+
+
+def test_mocked_inline_map_failure_percentage_is_caught(tmp_path: Path) -> None:
+    """2 failed of 3 items is over 50 %: the threshold error, caught by the second Catcher."""
+    request = {"definition": json.dumps(INLINE_MAP), "input": '{"items": [1, 2, 3]}',
+               "inspectionLevel": "TRACE", "mock": {"result": "[1, 0, 0]"},
+               "stateConfiguration": {"mapIterationFailureCount": 2}}
+    out = call_test_state(tmp_path / "over", request)
+    assert (out["status"], out["nextState"], out["error"]) == (
+        "CAUGHT_ERROR", "Over", "States.ExceedToleratedFailureThreshold")
+    assert json.loads(out["output"])["err"] == {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": "The specified tolerated failure threshold was exceeded"}
+    inspection = out["inspectionData"]
+    assert inspection["errorDetails"] == {"catchIndex": 1}
+    assert inspection["afterItemsPath"] == "[1, 2, 3]"
+    assert (inspection["maxConcurrency"], inspection["toleratedFailurePercentage"]) == (0, 50.0)
+    assert "result" not in inspection  # the iterations did not run
+    request["stateConfiguration"] = {"mapIterationFailureCount": 1}  # 1 of 3 is within 50 %
+    out = call_test_state(tmp_path / "within", request)
+    assert (out["status"], json.loads(out["output"])) == ("SUCCEEDED", [1, 0, 0])
+
+
+def test_mocked_map_items_must_be_an_array(tmp_path: Path) -> None:
+    out = call_test_state(tmp_path, {"definition": json.dumps(INLINE_MAP), "input": '{"items": 7}',
+                                     "mock": {"result": "[]"}})
+    assert out == {"status": "FAILED", "error": "States.Runtime",
+                   "cause": 'Reference path "$.items" must point to array.'}
+
+
+def test_retrier_retry_count_continues_the_back_off_then_catch_takes_over(tmp_path: Path) -> None:
+    state = {**TASK, "Retry": [{"ErrorEquals": ["Other"], "MaxAttempts": 1},
+                               {"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "BackoffRate": 1.5,
+                                "MaxAttempts": 3}],
+             "Catch": [{"ErrorEquals": ["Boom"], "Next": "Handler"}]}
+    request = {"definition": json.dumps(state), "inspectionLevel": "DEBUG",
+               "mock": {"errorOutput": {"error": "Boom", "cause": "why"}},
+               "stateConfiguration": {"retrierRetryCount": 2}}
+    out = call_test_state(tmp_path / "retry", request)
+    assert out["status"] == "RETRIABLE"
+    assert out["inspectionData"]["errorDetails"] == {"retryIndex": 1, "retryBackoffIntervalSeconds": 6.75}
+    request["stateConfiguration"] = {"retrierRetryCount": 3}
+    out = call_test_state(tmp_path / "caught", request)
+    assert (out["status"], out["nextState"], out["inspectionData"]["errorDetails"]) == (
+        "CAUGHT_ERROR", "Handler", {"catchIndex": 0})
+
+
+def test_state_name_deep_in_map_processors_with_the_machines_query_language(tmp_path: Path) -> None:
+    inner = {"Type": "Map", "ItemProcessor": {"StartAt": "Deep", "States": {
+        "Deep": {"Type": "Pass", "Output": "{% $states.input.n * 2 %}", "Next": "Later"},
+        "Later": {"Type": "Succeed"}}}, "End": True}
+    machine = {"QueryLanguage": "JSONata", "StartAt": "Outer", "States": {
+        "Outer": {"Type": "Map", "ItemProcessor": {"StartAt": "Inner", "States": {"Inner": inner}},
+                  "End": True}}}
+    out = call_test_state(tmp_path, {"definition": json.dumps(machine), "stateName": "Deep",
+                                     "input": '{"n": 21}'})
+    assert out == {"status": "SUCCEEDED", "output": "42", "nextState": "Later"}
+    with pytest.raises(ValidationException):
+        call_test_state(tmp_path / "missing", {"definition": json.dumps(machine), "stateName": "Nowhere"})
+
+
+def test_context_names_the_state_and_shows_the_role_or_null(tmp_path: Path) -> None:
+    machine = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"c.$": "$$"}, "End": True}}}
+    request: dict[str, Any] = {"definition": json.dumps(machine), "stateName": "A"}
+    context = json.loads(call_test_state(tmp_path / "no-role", request)["output"])["c"]
+    assert (context["State"]["Name"], context["Execution"]["RoleArn"]) == ("StateName", None)
+    role = "arn:aws:iam::000000000000:role/tester"
+    context = json.loads(call_test_state(tmp_path / "role", {**request, "roleArn": role})["output"])["c"]
+    assert context["Execution"]["RoleArn"] == role

@@ -32,7 +32,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import choice_state, fail, map_, parallel, pass_, succeed, task, wait
 from .clock import Clock, DeadlineExceeded, iso_millis, within
@@ -61,6 +61,9 @@ from .retry import find_catcher, plan_retry
 from .state_context import StateContext
 from .task_tokens import TaskTokens
 from .tasks import TaskInvoker
+
+if TYPE_CHECKING:
+    from .test_state_run import TestStateRun
 
 __all__ = [
     "Aborted",
@@ -235,15 +238,18 @@ class Engine:
         variables: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
         inspection: dict[str, dict[str, Any]] | None = None,
+        testing: TestStateRun | None = None,
     ) -> Transition:
         """Run one top-level state once (TestState): its Retry/Catch apply, the transition is returned.
 
         ``context`` replaces the whole context object; ``inspection`` (a dict) receives the state's
-        data-flow steps under its name (see ``_Run.inspection``).
+        data-flow steps under its name (see ``_Run.inspection``); ``testing`` carries the mock and the
+        ``stateConfiguration`` (``test_state_run.py``).
         """
         run = _Run(self, ctx, recorder)
         run.inspection = inspection
         run.fixed_context = dict(context) if context is not None else None
+        run.testing = testing
         return await run.state(self.definition.states[name], value, dict(variables or {}))
 
 
@@ -261,6 +267,8 @@ class _Run:
         self.inspection: dict[str, dict[str, Any]] | None = None
         #: when a dict, the whole context object ``$$`` as given (TestState's ``context``), not rebuilt
         self.fixed_context: dict[str, Any] | None = None
+        #: TestState's mock and stateConfiguration for the state under test (None in executions)
+        self.testing: TestStateRun | None = None
         last = getattr(recorder, "last_id", None)
         self._next = (last if isinstance(last, int) else 1) + 1
         self._steps = 0
@@ -346,9 +354,13 @@ class _Run:
         return t
 
     async def _with_retry(self, state: State, value: Any, ctx: StateContext) -> Transition:
-        attempts = [0] * len(getattr(state, "retry", ()))
+        testing = self.testing if self.testing is not None and self.testing.is_tested(state.name) else None
+        # TestState's retrierRetryCount: the retries that already happened
+        attempts = [testing.retrier_retry_count if testing else 0] * len(getattr(state, "retry", ()))
         while True:
             t = await self._attempt(state, value, ctx)
+            if testing is not None and isinstance(t, Failed):
+                testing.last_failure = t
             if not isinstance(t, Failed) or not isinstance(state, _RETRYABLE):
                 return t
             plan = plan_retry(state.retry, t.error, attempts)

@@ -10,6 +10,7 @@ Example:
     >>> from .model import FailState
     >>> class Ctx:
     ...     def scope(self, value): from .scope import Scope; return Scope(input=value)
+    ...     def note(self, step, value): pass
     >>> asyncio.run(run(FailState(name="F", error="E", cause="C"), {}, Ctx()))
     Failed(error='E', cause='C')
 """
@@ -37,6 +38,8 @@ async def run(state: FailState, value: Any, ctx: StateContext) -> Transition:
         error = state.error_expr.render(scope) if state.error_expr is not None else state.error
         cause = state.cause_expr.render(scope) if state.cause_expr is not None else state.cause
         return Failed(_text(error), _text(cause))
+    # Fail has no InputPath; TestState still shows its input as afterInputPath (recorded, TRACE)
+    ctx.note("afterInputPath", value)
     error = _from_path(state.error_path, "ErrorPath", scope) if state.error_path is not None else state.error
     cause = _from_path(state.cause_path, "CausePath", scope) if state.cause_path is not None else state.cause
     return Failed(_text(error), _text(cause))

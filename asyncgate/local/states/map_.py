@@ -39,6 +39,7 @@ from .scope import Scope
 
 if TYPE_CHECKING:
     from .state_context import StateContext
+    from .test_state_run import TestStateRun
 
 __all__ = ["batches", "run"]
 
@@ -46,13 +47,20 @@ __all__ = ["batches", "run"]
 async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     """Run every item; see the module docstring for the rules."""
     jsonata = state.query_language is QueryLanguage.JSONATA
+    testing = ctx.run.testing
+    mocked = testing is not None and testing.mocked and testing.is_tested(state.name)
     scope = ctx.scope(value)
     effective = value if jsonata else apply_input_path(state.input_path, state.input_path_null, scope)
     eff_scope = ctx.scope(effective)
     if not jsonata:
         ctx.note("afterInputPath", effective)
-    items = _items(state, effective, eff_scope, jsonata)
-    ctx.note("afterItemsPath", items)
+    if mocked and state.item_reader is not None:  # TestState: the reader's data is given, not read
+        reader_data = testing.map_item_reader_data if testing is not None else None
+        items = reader_data if isinstance(reader_data, list) else None
+    else:
+        items = _items(state, effective, eff_scope, jsonata)
+    if not jsonata and items is not None:  # "Not populated when the QueryLanguage is JSONata"
+        ctx.note("afterItemsPath", items)
     limit = _int_field(state, "max_concurrency", "MaxConcurrency", eff_scope) or 0
     tolerated_count = _int_field(state, "tolerated_failure_count", "ToleratedFailureCount", eff_scope)
     tolerated_pct = _float_field(
@@ -63,8 +71,12 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
         ctx.note("toleratedFailureCount", tolerated_count)
     if tolerated_pct is not None:
         ctx.note("toleratedFailurePercentage", tolerated_pct)
+    tolerant = tolerated_count is not None or tolerated_pct is not None
+    if mocked and testing is not None:
+        outcome = _mocked(testing, items, tolerated_count, tolerated_pct)
+        return await _finish(state, value, scope, ctx, outcome, distributed=False, mocked=True)
     inputs = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(items or ()):
         extra = {"Map": {"Item": {"Index": index, "Value": item}}}
         inputs.append(render(state.item_selector, ctx.scope(effective, extra_context=extra), item))
     if state.item_batcher:
@@ -74,7 +86,6 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     if distributed:
         run_arn = _map_run_arn(ctx, state)
         await ctx.emit("MapRunStarted", {"mapRunArn": run_arn})
-    tolerant = tolerated_count is not None or tolerated_pct is not None
     outcome = await _iterate(state, inputs, ctx, limit, tolerant, distributed)
     if isinstance(outcome, list) and tolerant:
         failures = sum(1 for r in outcome if isinstance(r, Failed))
@@ -91,6 +102,40 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
                 StatesError(r.error or "", r.cause).to_output() if isinstance(r, Failed) else r
                 for r in outcome
             ]
+    return await _finish(state, value, scope, ctx, outcome, distributed=distributed)
+
+
+def _mocked(
+    testing: TestStateRun, items: list[Any] | None, tolerated_count: int | None, tolerated_pct: float | None
+) -> Any:
+    """A mocked Map's outcome (TestState): the mock, or the threshold that ``mapIterationFailureCount``
+    exceeds. The percentage counts the items, or the mocked results when an ItemReader had no data."""
+    outcome = testing.map_outcome()
+    if isinstance(outcome, Failed):
+        return outcome
+    count = len(items) if items is not None else len(outcome) if isinstance(outcome, list) else 0
+    if testing.failures_over(tolerated_count=tolerated_count, tolerated_pct=tolerated_pct, items=count):
+        return Failed(
+            StatesErrorName.EXCEED_TOLERATED_FAILURE_THRESHOLD.value,
+            "The specified tolerated failure threshold was exceeded",
+        )
+    return outcome
+
+
+async def _finish(
+    state: MapState,
+    value: Any,
+    scope: Scope,
+    ctx: StateContext,
+    outcome: Any,
+    *,
+    distributed: bool,
+    mocked: bool = False,
+) -> Transition:
+    """The Map's end: its failure, or its results through Output / ResultSelector, ResultPath, ..."""
+    jsonata = state.query_language is QueryLanguage.JSONATA
+    if mocked:
+        await ctx.emit("MapStateStarted", {"length": len(outcome) if isinstance(outcome, list) else 0})
     if isinstance(outcome, Failed):
         if distributed:
             await ctx.emit(
@@ -106,7 +151,8 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
         result_scope = ctx.scope(value, result=results)
         assigned = evaluate_assign(state.assign, result_scope)
         return advance(state, render(state.output, result_scope, results), assigned)
-    ctx.note("result", results)
+    if not mocked:  # a mocked Map's inspection shows no result step (recorded)
+        ctx.note("result", results)
     selected = render(state.result_selector, ctx.scope(results), results)
     ctx.note("afterResultSelector", selected)
     assigned = evaluate_assign(state.assign, ctx.scope(selected))

@@ -22,6 +22,7 @@ from .errors import StatesError, StatesErrorName
 from .model import Definition, End, Failed
 from .scope import Scope
 from .tasks import TaskInvoker
+from .test_state_run import CONTEXT_STATE_NAME
 
 if TYPE_CHECKING:
     from .engine import _Run
@@ -63,7 +64,10 @@ class StateContext:
         """The context object (``$$``) for this state."""
         if self.run.fixed_context is not None:
             return {**self.run.fixed_context, **(extra or {})}
-        state: dict[str, Any] = {"Name": self.name, "EnteredTime": iso_millis(self.entered_time)}
+        testing = self.run.testing
+        # TestState names the state under test "StateName" whatever its name in the definition
+        name = CONTEXT_STATE_NAME if testing is not None and testing.is_tested(self.name) else self.name
+        state: dict[str, Any] = {"Name": name, "EnteredTime": iso_millis(self.entered_time)}
         if self.counts_retries:
             state["RetryCount"] = self.retry_count
         out = dict(self.run.base_context)
@@ -101,9 +105,14 @@ class StateContext:
         return await self.run.emit(type, details)
 
     def failed(self, exc: StatesError) -> Failed:
-        """A Failed transition; data-flow errors get AWS's "An error occurred while ..." prefix."""
+        """A Failed transition; data-flow errors get AWS's "An error occurred while ..." prefix.
+
+        Not under TestState, which has no history to point into (recorded: its States.Runtime causes
+        are the bare message).
+        """
         cause = exc.cause
-        if exc.error in _PREFIXED_ERRORS and cause is not None and not cause.startswith("An error occurred"):
+        prefixed = exc.error in _PREFIXED_ERRORS and self.run.testing is None
+        if prefixed and cause is not None and not cause.startswith("An error occurred"):
             cause = (
                 f"An error occurred while executing the state '{self.name}' (entered at the event id "
                 f"#{self.entered_event_id}). {cause}"

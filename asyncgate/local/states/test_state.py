@@ -13,12 +13,13 @@ execution, with three differences:
 ``RETRIABLE`` or ``CAUGHT_ERROR``. At ``DEBUG``/``TRACE`` ``inspectionData`` carries the state's
 ``input`` (and ``variables`` when given).
 
-``inspectionData`` holds the data-flow steps the engine notes (``Engine.run_state``). A mocked
-Parallel or Map does not run its branches or iterations: the mock is the whole state's result, so it
-runs as a Task stand-in with the same data flow, and reports the steps AWS reports for its type.
-
-Not yet: ``stateConfiguration`` (retry counts, Map failure counts), ``errorDetails``, a
-``stateName`` inside a Map's ItemProcessor. docs/conformance.md lists the cases.
+``inspectionData`` holds the data-flow steps the engine notes (``Engine.run_state``) and
+``errorDetails`` (``catchIndex``; ``retryIndex`` with ``retryBackoffIntervalSeconds``). A mocked Map
+runs as a Map that does not run its iterations (``TestStateRun``: ItemsPath/Items, its limits and
+``stateConfiguration.mapIterationFailureCount`` apply); a mocked Parallel runs as a Task stand-in with
+the same data flow, reporting the steps AWS reports for a Parallel. ``stateConfiguration``'s
+``retrierRetryCount`` starts the Retrier's count. ``stateName`` may name a state inside a Map's
+ItemProcessor (at any depth), which then runs on its own.
 
 Example:
     >>> _wrap({"Type": "Pass", "Next": "B"})["States"]["B"]
@@ -35,6 +36,7 @@ from ..errors import InvalidDefinition, InvalidExecutionInput, ValidationExcepti
 from .clock import Clock
 from .errors import StatesError
 from .executions import dumps
+from .test_state_run import TestStateRun
 from .validation import require
 
 __all__ = ["TEST_STATE_NAME", "run_test_state"]
@@ -89,16 +91,11 @@ class _MockTasks:
             raise ValidationException("The mock result must be valid JSON") from None
 
 
-class _Failures:
-    """A recorder that keeps the last failure event's error and cause (for RETRIABLE/CAUGHT_ERROR)."""
-
-    def __init__(self) -> None:
-        self.last: tuple[str | None, str | None] | None = None
+class _Silent:
+    """TestState keeps no history: the failure it answers comes from ``TestStateRun.last_failure``."""
 
     async def event(self, type: str, details: dict[str, Any] | None) -> None:
-        failure = type.endswith("Failed") or type.endswith("TimedOut")
-        if failure and details is not None and "error" in details:
-            self.last = (details.get("error"), details.get("cause"))
+        return None
 
 
 def _targets(state: dict[str, Any]) -> set[str]:
@@ -115,26 +112,70 @@ _MOCK_RESOURCE = "arn:aws:states:::asyncgate:testStateMock"
 
 
 def _mocked_as_task(state: dict[str, Any]) -> dict[str, Any]:
-    """A Parallel or Map whose result is mocked: the same data flow around one mocked call.
+    """A Parallel whose result is mocked: the same data flow around one mocked call.
 
-    The mock replaces the whole state's result (the branches or iterations do not run), so the
-    state behaves as a Task with its InputPath/Parameters (Arguments), ResultSelector, ResultPath,
-    OutputPath (Output), Assign, Retry and Catch.
+    The mock replaces the whole state's result (the branches do not run), so the state behaves as a
+    Task with its InputPath/Parameters (Arguments), ResultSelector, ResultPath, OutputPath (Output),
+    Assign, Retry and Catch.
     """
-    fields = [f for f in _AS_TASK if not (state.get("Type") == "Map" and f == "Parameters")]
-    task = {k: state[k] for k in fields if k in state}
+    task = {k: state[k] for k in _AS_TASK if k in state}
     task.update({"Type": "Task", "Resource": _MOCK_RESOURCE})
     return task
 
 
-def _wrap(state: dict[str, Any], name: str = TEST_STATE_NAME) -> dict[str, Any]:
+def _wrap(state: dict[str, Any], name: str = TEST_STATE_NAME, language: Any = None) -> dict[str, Any]:
     """A one-state machine; the states it may go to become Succeed placeholders."""
     states: dict[str, Any] = {target: {"Type": "Succeed"} for target in _targets(state)}
     states[name] = state
     machine: dict[str, Any] = {"StartAt": name, "States": states}
-    if "QueryLanguage" in state:
-        machine["QueryLanguage"] = state["QueryLanguage"]
+    language = state.get("QueryLanguage", language)
+    if language is not None:
+        machine["QueryLanguage"] = language
     return machine
+
+
+def _nested(states: Any, name: str, language: Any) -> tuple[dict[str, Any], Any] | None:
+    """A state inside a Map's ItemProcessor (or Iterator), at any depth, with its query language."""
+    if not isinstance(states, dict):
+        return None
+    for state in states.values():
+        if not isinstance(state, dict) or state.get("Type") != "Map":
+            continue
+        inner_language = state.get("QueryLanguage", language)
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        inner = processor.get("States") if isinstance(processor, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get(name), dict):
+            return inner[name], processor.get("QueryLanguage", inner_language)
+        found = _nested(inner, name, inner_language)
+        if found is not None:
+            return found
+    return None
+
+
+def _mock_value(mock: dict[str, Any]) -> tuple[Any, tuple[str, str | None] | None]:
+    """The mock's ``(result, errorOutput)``: one of them set."""
+    if "errorOutput" in mock:
+        failure = mock["errorOutput"] or {}
+        return None, (str(failure.get("error", "")), failure.get("cause"))
+    try:
+        return json.loads(mock.get("result", "null")), None
+    except ValueError:
+        raise ValidationException("The mock result must be valid JSON") from None
+
+
+def _testing(request: dict[str, Any], name: str, mocked_map: bool) -> TestStateRun:
+    """``TestStateRun`` from the request's ``mock`` (for a Map) and ``stateConfiguration``."""
+    config = request.get("stateConfiguration") or {}
+    result, error = _mock_value(request["mock"]) if mocked_map else (None, None)
+    reader_data = None
+    if config.get("mapItemReaderData") is not None:
+        reader_data = _json_param(config, "mapItemReaderData", None)
+    return TestStateRun(
+        state_name=name, mocked=mocked_map, mock_result=result, mock_error=error,
+        retrier_retry_count=int(config.get("retrierRetryCount") or 0),
+        map_iteration_failure_count=config.get("mapIterationFailureCount"),
+        map_item_reader_data=reader_data,
+    )
 
 
 def _json_param(request: dict[str, Any], field: str, default: Any) -> Any:
@@ -179,13 +220,17 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
         machine = doc
         name = name or doc.get("StartAt")
         target = (doc.get("States") or {}).get(name)
-        if mocked and isinstance(target, dict) and target.get("Type") in ("Parallel", "Map"):
+        nested = _nested(doc.get("States"), name, doc.get("QueryLanguage")) if target is None else None
+        if nested is not None:  # a state inside a Map's ItemProcessor runs on its own
+            target, machine = nested[0], _wrap(nested[0], name, nested[1])
+        if mocked and isinstance(target, dict) and target.get("Type") == "Parallel":
             original = target
-            machine = {**doc, "States": {**doc["States"], name: _mocked_as_task(target)}}
+            machine = {**machine, "States": {**machine["States"], name: _mocked_as_task(target)}}
     else:
         # state names share one namespace with nested ones (a Map's ItemProcessor): avoid a clash
         name = TEST_STATE_NAME if f'"{TEST_STATE_NAME}"' not in json.dumps(doc) else f"_{TEST_STATE_NAME}_"
-        if mocked and doc.get("Type") in ("Parallel", "Map"):
+        target = doc
+        if mocked and doc.get("Type") == "Parallel":
             original, doc = doc, _mocked_as_task(doc)
         machine = _wrap(doc, name)
     definition = parse_definition(machine)
@@ -196,7 +241,8 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
     variables = _json_param(request, "variables", {})
     given_context = _json_param(request, "context", None)
 
-    failures = _Failures()
+    mocked_map = mocked and isinstance(target, dict) and target.get("Type") == "Map"
+    testing = _testing(request, name, mocked_map)
     no_wait = _NoWaitClock(clock)
     engine = Engine(definition, tasks=_MockTasks(request.get("mock"), tasks), clock=no_wait)
     role = request.get("roleArn") or role_default
@@ -206,11 +252,12 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
     out: dict[str, Any] = {}
     try:
         transition = await engine.run_state(
-            name, value, ctx, failures, variables=variables,
+            name, value, ctx, _Silent(), variables=variables,
             context=given_context if isinstance(given_context, dict) else None, inspection=steps,
+            testing=testing,
         )
     except _RetryWanted:
-        error, cause = failures.last or (None, None)
+        error, cause = _failure(testing)
         out["status"] = "RETRIABLE"
         transition = None
     except StatesError as exc:
@@ -223,12 +270,12 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
                 out["status"] = "FAILED"
             case Next(name=next_name, output=output):
                 catch_targets = {c.next for c in getattr(state, "catch", ())}
-                caught = failures.last is not None or (
+                caught = testing.last_failure is not None or (
                     next_name in catch_targets and next_name != getattr(state, "next", None))
                 out["status"] = "CAUGHT_ERROR" if caught else "SUCCEEDED"
                 out["output"] = dumps(output)
                 out["nextState"] = next_name
-                error, cause = (failures.last or (None, None)) if caught else (None, None)
+                error, cause = _failure(testing) if caught else (None, None)
             case End(output=output):
                 out["status"] = "SUCCEEDED"
                 out["output"] = dumps(output)
@@ -240,11 +287,16 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
     if level != "INFO":
         inspection: dict[str, Any] = {"input": dumps(value)}
         noted_steps = steps.get(name, {})
-        if original:  # a mocked Parallel/Map ran as a Task: report what AWS reports for the real type
+        if original:  # a mocked Parallel ran as a Task: report what AWS reports for a Parallel
             noted_steps = _as_original(original, noted_steps)
         for step, noted in noted_steps.items():
             # numbers stay numbers (InspectionData's maxConcurrency, toleratedFailure*); data is JSON text
-            inspection[step] = noted if step in _NUMERIC_STEPS else dumps(noted)
+            if step in _NUMERIC_STEPS:
+                inspection[step] = noted
+            elif step == "afterItemsPath":  # recorded with json.dumps' ", " / ": " separators
+                inspection[step] = json.dumps(noted, ensure_ascii=False)
+            else:
+                inspection[step] = dumps(noted)
         if variables:
             inspection["variables"] = dumps(variables)
         details = _error_details(state, out, no_wait.backoff)
@@ -265,11 +317,11 @@ def _error_details(state: Any, out: dict[str, Any], backoff: float | None) -> di
         for i, catcher in enumerate(getattr(state, "catch", ())):
             if error_matches(catcher.error_equals, error):
                 return {"catchIndex": i}
-    if out["status"] == "RETRIABLE":
+    if out["status"] in ("RETRIABLE", "FAILED"):  # FAILED: the Retrier that matched has no attempts left
         for i, retrier in enumerate(getattr(state, "retry", ())):
             if error_matches(retrier.error_equals, error):
                 details: dict[str, Any] = {"retryIndex": i}
-                if backoff is not None:
+                if backoff is not None and out["status"] == "RETRIABLE":
                     whole = backoff == int(backoff)
                     details["retryBackoffIntervalSeconds"] = int(backoff) if whole else backoff
                 return details
@@ -277,33 +329,30 @@ def _error_details(state: Any, out: dict[str, Any], backoff: float | None) -> di
 
 
 def _as_original(state: dict[str, Any], noted: dict[str, Any]) -> dict[str, Any]:
-    """The inspection steps of a mocked Parallel or Map from those its Task stand-in noted."""
-    if state.get("Type") == "Parallel":
-        return {k: v for k, v in noted.items() if k in ("afterResultSelector", "afterResultPath")}
-    kept = ("afterInputPath", "afterResultSelector", "afterResultPath")
-    out = {k: v for k, v in noted.items() if k in kept}
-    limit = state.get("MaxConcurrency", 0)
-    out["maxConcurrency"] = limit if isinstance(limit, int) else 0
-    count = state.get("ToleratedFailureCount")
-    if isinstance(count, int):
-        out["toleratedFailureCount"] = count
-    percentage = state.get("ToleratedFailurePercentage")
-    if isinstance(percentage, int | float) and not isinstance(percentage, bool):
-        out["toleratedFailurePercentage"] = float(percentage)
-    return out
+    """The inspection steps of a mocked Parallel from those its Task stand-in noted."""
+    return {k: v for k, v in noted.items() if k in ("afterResultSelector", "afterResultPath")}
+
+
+def _failure(testing: TestStateRun) -> tuple[str | None, str | None]:
+    failed = testing.last_failure
+    return (failed.error, failed.cause) if failed is not None else (None, None)
 
 
 _NUMERIC_STEPS = frozenset({"maxConcurrency", "toleratedFailureCount", "toleratedFailurePercentage"})
 
 
 def _test_context(*, role: str, start: float, value: Any) -> Any:
-    """The execution part of TestState's context object: like an execution's, without RedriveCount."""
+    """The execution part of TestState's context object: like an execution's, without RedriveCount.
+
+    ``roleArn`` is optional in TestState; without one AWS shows ``Execution.RoleArn`` as null (recorded).
+    """
     from .engine import ExecutionContext
 
     class _TestStateContext(ExecutionContext):
         def context_object(self) -> dict[str, Any]:
             out = ExecutionContext.context_object(self)
             out["Execution"].pop("RedriveCount", None)
+            out["Execution"]["RoleArn"] = self.role_arn or None
             return out
 
     return _TestStateContext(
