@@ -167,7 +167,7 @@ def _base64_decode(args: list[Any]) -> str:
 def _hash(args: list[Any]) -> str:
     data = _string("States.Hash", args[0], "the data", MAX_STRING)
     algorithm = args[1]
-    if algorithm not in _HASHES:
+    if not isinstance(algorithm, str) or algorithm not in _HASHES:
         raise _fail(
             "States.Hash",
             f"the algorithm must be one of {', '.join(_HASHES)}, but was {json_dumps(algorithm)}",
