@@ -82,13 +82,10 @@ class _MockTasks:
     async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any:
         if self._mock is None:
             return await self._real().invoke(resource, payload, timeout_s=timeout_s)
-        if "errorOutput" in self._mock:
-            failure = self._mock["errorOutput"] or {}
-            raise StatesError(str(failure.get("error", "")), failure.get("cause"))
-        try:
-            return json.loads(self._mock.get("result", "null"))
-        except ValueError:
-            raise ValidationException("The mock result must be valid JSON") from None
+        result, error = _mock_value(self._mock)
+        if error is not None:
+            raise StatesError(*error)
+        return result
 
 
 class _Silent:
