@@ -18,9 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AccessLog"]
+if TYPE_CHECKING:  # the invocation module imports the model, which imports this one
+    from .invocation import GatewayResponse, Invocation
+
+__all__ = ["AccessLog", "access_log_context"]
 
 _VARIABLE = re.compile(r"\$(?:context\.([A-Za-z0-9_.\-]*[A-Za-z0-9_])|\{context\.([A-Za-z0-9_.\-]+)\})")
 
@@ -69,3 +72,28 @@ class AccessLog:
             else:
                 out.append(str(value))
         return "".join(out)
+
+
+def access_log_context(inv: Invocation, response: GatewayResponse, done: float) -> dict[str, Any]:
+    """``$context`` as the access log sees it: the request's, plus the response's fields
+    (``status``, ``responseLength``, ``responseLatency``, ``integrationLatency``, ``error.*``)."""
+    context: dict[str, Any] = {}
+    if inv.context is not None:
+        context.update(inv.context.hidden)
+        context.update(inv.context)
+    error = dict(context.get("error") or {})
+    if not any(k == "x-amzn-ErrorType" for k, _ in response.headers):
+        error = {}  # a gateway response for an earlier stage would leave its message behind
+    context.update(
+        requestId=inv.request_id,
+        extendedRequestId=inv.extended_id,
+        status=response.status,
+        responseLength=len(response.body),
+        responseLatency=int((done - inv.now) * 1000),
+        integrationLatency=inv.integration_ms,
+        integrationStatus=inv.result.status if inv.result is not None else None,
+        error=error,
+    )
+    context.setdefault("identity", {"sourceIp": inv.request.source_ip})
+    context.setdefault("httpMethod", inv.request.method.upper())
+    return context

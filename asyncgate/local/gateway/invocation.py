@@ -27,7 +27,7 @@ from .java import JavaMap
 from .mapping import ContextMap, InputBody, OpaqueMap, Params
 from .model import IntegrationResponse, Method, RestApi, Stage
 
-__all__ = ["GatewayRequest", "GatewayResponse", "Invocation", "new_ids"]
+__all__ = ["GatewayRequest", "GatewayResponse", "Invocation", "media_type", "new_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,13 @@ class GatewayResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+
+
+def media_type(value: str | None) -> str | None:
+    """The media type of a ``Content-Type``/``Accept`` value: parameters dropped, lower-cased."""
+    if not value:
+        return None
+    return value.split(";", 1)[0].strip().lower() or None
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -19,18 +19,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
 from ..errors import AwsError
 from ..logs import Logs
-from .access_log import AccessLog
-from .auth import AuthorizerCache, Grant, LambdaAuthorizer, authorize, method_arn
+from .access_log import AccessLog, access_log_context
+from .admission import Admission
+from .auth import method_arn
+from .events import proxy_event_of
 from .integrations.aws import AwsCaller, IntegrationResult, call_aws
 from .integrations.http import HttpCaller, expand_uri
 from .integrations.lambdas import (
@@ -39,18 +39,15 @@ from .integrations.lambdas import (
     function_from_uri,
     invoke_custom,
     parse_proxy_answer,
-    proxy_event,
 )
 from .integrations.mock import call_mock
-from .invocation import GatewayRequest, GatewayResponse, Invocation, new_ids
-from .java import JavaMap
+from .invocation import GatewayRequest, GatewayResponse, Invocation, media_type, new_ids
 from .mapping import InvalidBody
 from .model import Integration, IntegrationResponse, IntegrationType, PassthroughBehavior, RestApi
 from .parameters import integration_request, response_headers
 from .responses import GatewayError, GatewayResponseType, error_response
 from .routing import RouteMiss
 from .selection import NO_MATCH_MESSAGE, select_response
-from .throttling import QuotaCounter, Throttle, TokenBucket
 from .vtl import Template, TemplateFailed
 
 __all__ = ["MAX_PAYLOAD_BYTES", "Gateway", "GatewayRequest", "GatewayResponse"]
@@ -118,12 +115,10 @@ class Gateway:
         self._http = http
         self._logs = logs
         self._clock = clock
-        self._authorizer_cache = AuthorizerCache()
-        self._buckets: dict[tuple[str, ...], TokenBucket] = {}
-        self._quotas: dict[tuple[str, str], QuotaCounter] = {}
+        self._admission = Admission(lambdas=lambdas)
         self._stages: tuple[_Step, ...] = (
             self._route,
-            self._admit,
+            self._admission.admit,
             self._validate,
             self._map_request,
             self._integrate,
@@ -169,69 +164,6 @@ class Gateway:
         inv.api, inv.stage, inv.method = api, stage, match.target
         inv.build_context(match.resource_path, match.path_params)
 
-    async def _admit(self, inv: Invocation) -> None:
-        assert inv.api is not None and inv.stage is not None and inv.method is not None
-        method, stage = inv.method, inv.stage
-        if method.authorizer is None and not method.api_key_required and not stage.throttles:
-            return  # the common case costs three attribute reads
-        http_method = inv.request.method.upper()
-        if method.authorizer is not None:
-            inv.grant = await self._authorize(inv, method.authorizer)
-        if method.api_key_required:
-            self._meter(inv, http_method)
-        limit = stage.throttle(inv.resource_path, http_method)
-        if limit is not None:
-            key = (inv.api.api_id, stage.name, inv.resource_path, http_method)
-            self._throttle(key, limit, inv.now, "stage method throttle")
-
-    async def _authorize(self, inv: Invocation, authorizer: LambdaAuthorizer) -> Grant:
-        assert inv.api is not None and inv.stage is not None and inv.context is not None
-        req = inv.request
-        grant = await authorize(
-            authorizer,
-            lambdas=self._lambdas,
-            cache=self._authorizer_cache,
-            now=inv.now,
-            arn=method_arn(inv.api.api_id, inv.stage.name, req.method, req.path),
-            identity=lambda kind, name: _identity(inv, kind, name),
-            request_event=lambda: self._request_event(inv),
-        )
-        inv.context.hidden["authorizer"] = JavaMap(grant.authorizer_map())
-        return grant
-
-    def _meter(self, inv: Invocation, http_method: str) -> None:
-        """API key, then the usage plan's throttle and quota."""
-        assert inv.api is not None and inv.stage is not None and inv.context is not None
-        api = inv.api
-        if api.api_key_source == "AUTHORIZER":
-            value = inv.grant.usage_identifier_key if inv.grant is not None else None
-        else:
-            value = inv.request.header("x-api-key")
-        found = api.usage_plans.find(value, api.api_id, inv.stage.name)
-        if found is None:
-            log = "no API key" if not value else "API key unknown, disabled or not planned for the stage"
-            raise _Fail(GatewayResponseType.INVALID_API_KEY, log=log)
-        key, plan = found
-        identity = inv.context["identity"]
-        identity["apiKey"], identity["apiKeyId"] = key.value, key.key_id
-        selector = f"{inv.resource_path}/{http_method}"
-        limit = plan.method_throttles.get((api.api_id, inv.stage.name, selector)) or plan.throttle
-        if limit is not None:
-            self._throttle((plan.plan_id, key.key_id, selector), limit, inv.now, "usage plan throttle")
-        if plan.quota is not None:
-            counter = self._quotas.get((plan.plan_id, key.key_id))
-            if counter is None or counter.quota != plan.quota:
-                counter = self._quotas[(plan.plan_id, key.key_id)] = QuotaCounter(plan.quota)
-            if not counter.take(inv.now):
-                raise _Fail(GatewayResponseType.QUOTA_EXCEEDED, log="usage plan quota spent")
-
-    def _throttle(self, key: tuple[str, ...], limit: Throttle, now: float, what: str) -> None:
-        bucket = self._buckets.get(key)
-        if bucket is None or bucket.limit != limit:
-            bucket = self._buckets[key] = TokenBucket(limit, now)
-        if not bucket.take(now):
-            raise _Fail(GatewayResponseType.THROTTLED, log=what)
-
     async def _validate(self, inv: Invocation) -> GatewayResponse | None:
         if len(inv.request.body) > MAX_PAYLOAD_BYTES:
             # Not a gateway response: AWS's front door answers in plain text, before any API logic.
@@ -244,7 +176,7 @@ class Gateway:
                 path=inv.params.path,
                 query=inv.params.querystring,
                 headers=inv.params.header,
-                media_type=_media_type(inv.request.header("Content-Type")) or "application/json",
+                media_type=media_type(inv.request.header("Content-Type")) or "application/json",
                 body=inv.request.body,
             )
         return None
@@ -255,7 +187,7 @@ class Gateway:
         if integration.type in (IntegrationType.AWS_PROXY, IntegrationType.HTTP_PROXY):
             inv.integration_body = inv.request.body  # proxies take the request as it came
             return
-        content_type = _media_type(inv.request.header("Content-Type")) or "application/json"
+        content_type = media_type(inv.request.header("Content-Type")) or "application/json"
         assert inv.api is not None
         body = _convert(integration.content_handling, inv.request.body, inv.api.is_binary(content_type))
         template = integration.request_templates.get(content_type)
@@ -336,29 +268,6 @@ class Gateway:
             body=call.body,
         )
 
-    def _proxy_event(self, inv: Invocation) -> bytes:
-        """The Lambda proxy event (1.0) of the request; binary media types travel base64-encoded."""
-        assert inv.api is not None and inv.params is not None and inv.stage_variables is not None
-        req = inv.request
-        return proxy_event(
-            resource=inv.resource_path,
-            path=req.path,
-            method=req.method.upper(),
-            headers=list(req.headers),
-            query=parse_qsl(req.query_string, keep_blank_values=True),
-            path_params=inv.params.path,
-            stage_variables=inv.stage_variables,
-            request_context=inv.request_context(),
-            body=req.body,
-            binary=inv.api.is_binary(_media_type(req.header("Content-Type"))),
-        )
-
-    def _request_event(self, inv: Invocation) -> dict[str, Any]:
-        """A REQUEST authorizer's event fields: the proxy event's, without the body."""
-        event: dict[str, Any] = json.loads(self._proxy_event(inv))
-        del event["body"], event["isBase64Encoded"]
-        return event
-
     def _check_permission(self, inv: Invocation, integration: Integration, function: str) -> None:
         """A credentials-less Lambda integration needs the function's permission for this method."""
         assert inv.api is not None and inv.stage is not None
@@ -374,7 +283,7 @@ class Gateway:
 
     async def _invoke_proxy(self, inv: Invocation, function: str) -> IntegrationResult:
         assert self._lambdas is not None
-        result = await self._lambdas.invoke(function, self._proxy_event(inv))
+        result = await self._lambdas.invoke(function, proxy_event_of(inv))
         if result.function_error is not None:
             return IntegrationResult(502, {}, result.payload, lambda_error="")
         return IntegrationResult(200, {}, result.payload)
@@ -385,7 +294,7 @@ class Gateway:
         assert inv.api is not None
         first_accept = (inv.request.header("Accept") or "").split(",", 1)[0]
         try:
-            decode = inv.api.is_binary(_media_type(first_accept))
+            decode = inv.api.is_binary(media_type(first_accept))
             status, headers, body = parse_proxy_answer(result.body, decode=decode)
         except MalformedProxyAnswer as exc:
             raise _Fail(GatewayResponseType.BAD_GATEWAY, log="Malformed Lambda proxy response") from exc
@@ -448,31 +357,11 @@ class Gateway:
             ) from exc
 
     def _access_log(self, inv: Invocation, log: AccessLog, response: GatewayResponse) -> None:
-        """Write the stage's access log line (``$context`` plus the response's fields)."""
-        assert self._logs is not None and inv.stage is not None
-        context: dict[str, Any] = {}
-        if inv.context is not None:
-            context.update(inv.context.hidden)
-            context.update(inv.context)
+        """Write the stage's access log line (one stream per API stage)."""
+        assert self._logs is not None and inv.api is not None and inv.stage is not None
         done = self._clock()
-        error_type = next((v for k, v in response.headers if k == "x-amzn-ErrorType"), None)
-        error = context.get("error") or {}
-        context.update(
-            requestId=inv.request_id,
-            extendedRequestId=inv.extended_id,
-            status=response.status,
-            responseLength=len(response.body),
-            responseLatency=int((done - inv.now) * 1000),
-            integrationLatency=inv.integration_ms,
-            integrationStatus=inv.result.status if inv.result is not None else None,
-            error={**error, "responseType": error.get("responseType") if error_type else None},
-        )
-        context.setdefault("identity", {"sourceIp": inv.request.source_ip})
-        context.setdefault("httpMethod", inv.request.method.upper())
-        line = log.render(context)
-        assert inv.api is not None
-        stream = f"{inv.api.api_id}-{inv.stage.name}"
-        self._logs.put(log.group, stream, [(int(done * 1000), line)])
+        line = log.render(access_log_context(inv, response, done))
+        self._logs.put(log.group, f"{inv.api.api_id}-{inv.stage.name}", [(int(done * 1000), line)])
 
     def _finish(self, inv: Invocation, response: GatewayResponse) -> GatewayResponse:
         headers = list(response.headers)
@@ -516,33 +405,6 @@ def _convert(handling: str | None, payload: bytes, binary: bool) -> bytes:
     return payload
 
 
-def _identity(inv: Invocation, kind: str, name: str) -> str | None:
-    """An authorizer's identity source: ``method.request.{header,querystring,path}.x``,
-    ``stageVariables.x`` or ``context.x``."""
-    if kind == "header":
-        return inv.request.header(name)
-    params = inv.params
-    if kind == "querystring" and params is not None:
-        return params.querystring.get(name)
-    if kind == "path" and params is not None:
-        return params.path.get(name)
-    if kind == "stageVariables" and inv.stage_variables is not None:
-        value = inv.stage_variables.get(name)
-        return None if value is None else str(value)
-    if kind == "context" and inv.context is not None:
-        node: Any = inv.context
-        for part in name.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        return None if node is None else str(node)
-    return None
-
-
-def _media_type(value: str | None) -> str | None:
-    if not value:
-        return None
-    return value.split(";", 1)[0].strip().lower() or None
-
-
 def _response_template(response: IntegrationResponse, accept: str | None) -> tuple[str, Template | None]:
     """The response template for the client's Accept (else application/json, else the first one),
     with its media type, which becomes the response's Content-Type."""
@@ -550,7 +412,7 @@ def _response_template(response: IntegrationResponse, accept: str | None) -> tup
     if not templates:
         return "application/json", None
     for media in (accept or "").split(","):
-        key = _media_type(media) or ""
+        key = media_type(media) or ""
         if key in templates:
             return key, templates[key]
     if "application/json" in templates:
