@@ -42,7 +42,7 @@ class FunctionConfig:
     timeout_s: float = DEFAULT_TIMEOUT_S
     """Timeout; the worker is ended when an invocation runs longer."""
     memory_mb: int = DEFAULT_MEMORY_MB
-    """MemorySize (reported, not enforced)."""
+    """MemorySize: shown in REPORT; a worker whose RSS passes it is killed (Runtime.OutOfMemory)."""
     environment: dict[str, str] = field(default_factory=dict)
     """Environment.Variables."""
     role: str = ""
