@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from asyncgate.local.aws_services import asgi, bridge, integrations, provision, resources, routing
+from asyncgate.local.aws_services import asgi, bridge, integrations, provision, resources, routing, wire
 from asyncgate.local.aws_services.bridge import AwsServices
 from asyncgate.local.aws_services.integrations import EmulatedIntegrations
 from asyncgate.local.iam import Iam
@@ -50,7 +50,9 @@ async def _failure(tasks: ServiceTasks, resource: str, payload: dict[str, Any]) 
     return raised.value
 
 
-@pytest.mark.parametrize("module", [bridge, routing, resources, provision, integrations, asgi, sdk_tasks])
+@pytest.mark.parametrize(
+    "module", [bridge, routing, resources, provision, integrations, asgi, wire, sdk_tasks]
+)
 def test_docstring_examples(module: Any) -> None:
     assert doctest.testmod(module).failed == 0
 

@@ -121,3 +121,28 @@ def test_errors_come_back_in_the_services_own_shape(services_server: LiveServer)
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
     # our own services keep their routes on the same port
     assert services_server.client("stepfunctions").list_state_machines()["stateMachines"]
+
+
+def test_bad_requests_get_the_services_400_and_the_server_keeps_serving(services_server: LiveServer) -> None:
+    def post(service: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        scope = f"AK/20261125/us-east-1/{service}/aws4_request"
+        auth = f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"
+        status, _, answer = services_server.request(
+            "POST", services_server.endpoint + "/", body, {"Authorization": auth, **headers}
+        )
+        return status, answer
+
+    dynamodb = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Content-Type": "application/x-amz-json-1.0"}
+    status, answer = post("dynamodb", b"{not json", dynamodb)
+    assert (status, json.loads(answer)["__type"]) == (400, "SerializationException")
+    status, answer = post("dynamodb", b"{}", dynamodb)
+    assert status == 400 and json.loads(answer)["message"] == (
+        "1 validation error detected: Value null at 'tableName' failed to satisfy constraint: "
+        "Member must not be null"
+    )
+    status, answer = post("kinesis", b"{}", {**dynamodb, "X-Amz-Target": "Kinesis_20131202.Explode"})
+    assert (status, json.loads(answer)["__type"]) == (400, "UnknownOperationException")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, answer = post("sns", b"Action=Explode", form)
+    assert status == 400 and b"<Code>InvalidAction</Code>" in answer
+    assert services_server.request("GET", services_server.endpoint + "/_asyncgate/health")[0] == 200

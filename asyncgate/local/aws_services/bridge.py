@@ -216,6 +216,16 @@ class AwsServices:
         from botocore.awsrequest import AWSPreparedRequest
         from botocore.compat import HTTPHeaders
 
+        from .wire import check_request, json_error
+
+        refused = check_request(
+            self._client(service).meta.service_model,
+            {k.lower(): v for k, v in headers},
+            body,
+            query_string,
+        )
+        if refused is not None:
+            return HttpAnswer(*refused)
         stubber = self._load()
         host = aws_host(service, self.region)
         prepared_headers = HTTPHeaders()
@@ -225,7 +235,12 @@ class AwsServices:
         prepared_headers["Host"] = host
         url = f"https://{host}{path}" + (f"?{query_string}" if query_string else "")
         request = AWSPreparedRequest(method, url, prepared_headers, body, stream_output=False)
-        answer = stubber.process_request(request)
+        try:
+            answer = stubber.process_request(request)
+        except NotImplementedError as exc:  # a moto gap, said plainly rather than as a crash
+            content_type = dict((k.lower(), v) for k, v in headers).get("content-type", "application/json")
+            message = f"Not emulated locally (moto): {exc}"
+            return HttpAnswer(*json_error("NotImplemented", message, content_type, 501))
         if answer is None:
             message = f"No emulated {service} operation matches {method} {path}"
             return HttpAnswer(404, [("Content-Type", "text/plain")], message.encode())
