@@ -8,8 +8,10 @@ which machine that was. ``--quick`` shortens every run (a smoke test of the benc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from typing import Any
 
 from . import api, engine, intake, report, startup
 
@@ -20,12 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quick = args.quick
     began = time.perf_counter()
-    results = {
+    load_before = os.getloadavg()[0]
+    results: dict[str, Any] = {
         "intake": intake.run(step_seconds=1 if quick else 3, main_seconds=3 if quick else 10),
         "engine": engine.run(count=300 if quick else 2000, moto_count=50 if quick else 200),
         "api": api.run(count=200 if quick else 1000),
         "startup": startup.run(starts=2 if quick else 5, executions=5_000 if quick else 100_000),
     }
+    results["load_before"], results["load_after"] = load_before, os.getloadavg()[0]
     text = report.render(results)
     print(text)
     if not quick:
