@@ -25,12 +25,11 @@ from enum import Enum
 from typing import Any
 
 from ..assembly import Resource, Stack
-from .access_log import AccessLog
 from .api_keys import UsagePlans, build_usage_plans
 from .auth import LambdaAuthorizer, build_authorizers
 from .permissions import InvokePermissions, build_invoke_permissions
 from .routing import Router
-from .throttling import Throttle
+from .stages import Canary, Stage, build_stages
 from .validation import MethodValidation, build_models, build_validators, method_validation
 from .vtl import Template, compile_deferred
 
@@ -128,41 +127,6 @@ class Method:
     authorizer: LambdaAuthorizer | None = None
     #: the request validator's checks, when the method has a validator that checks something
     validation: MethodValidation | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Canary:
-    """A stage's ``CanarySetting``: the share of traffic it takes and its stage variable overrides."""
-
-    percent_traffic: float
-    variable_overrides: dict[str, str]
-    deployment_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stage:
-    """A deployed stage: its name and stage variables, and its canary if it has one."""
-
-    name: str
-    variables: dict[str, str]
-    deployment_id: str
-    canary: Canary | None = None
-    #: ``AccessLogSetting`` with a log group destination
-    access_log: AccessLog | None = None
-    #: ``MethodSettings`` throttling: ``(resource path | "*", METHOD | "*")`` -> limits
-    throttles: dict[tuple[str, str], Throttle] = field(default_factory=dict)
-
-    def throttle(self, resource_path: str, method: str) -> Throttle | None:
-        """The stage's throttle for a method: its own setting, else the resource's, else ``/*/*``."""
-        if not self.throttles:
-            return None
-        table = self.throttles
-        return (
-            table.get((resource_path, method))
-            or table.get((resource_path, "*"))
-            or table.get(("*", method))
-            or table.get(("*", "*"))
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -332,50 +296,6 @@ def _method(raw: Resource, resource_path: str, parts: _ApiParts) -> Method:
     )
 
 
-def _canary(raw: Any) -> Canary | None:
-    if not isinstance(raw, dict):
-        return None
-    return Canary(
-        percent_traffic=float(raw.get("PercentTraffic") or 0.0),
-        variable_overrides={str(k): str(v) for k, v in (raw.get("StageVariableOverrides") or {}).items()},
-        deployment_id=str(raw.get("DeploymentId") or ""),
-    )
-
-
-def _throttles(raw: Any) -> dict[tuple[str, str], Throttle]:
-    """``MethodSettings`` throttling; ``ResourcePath`` is ``/*`` or ``/~1pets~1{id}`` (``/`` as ``~1``)."""
-    out: dict[tuple[str, str], Throttle] = {}
-    for setting in raw if isinstance(raw, list) else []:
-        if "ThrottlingRateLimit" not in setting and "ThrottlingBurstLimit" not in setting:
-            continue
-        path = str(setting.get("ResourcePath") or "/*")
-        path = "*" if path == "/*" else "/" + path.removeprefix("/").replace("~1", "/").lstrip("/")
-        rate = float(setting.get("ThrottlingRateLimit", 10_000))
-        burst = int(setting.get("ThrottlingBurstLimit", 5_000))
-        out[(path, str(setting.get("HttpMethod") or "*").upper())] = Throttle(rate, burst)
-    return out
-
-
-def _stages(api_id: str, stack: Stack) -> tuple[Stage, ...]:
-    stages = [
-        Stage(
-            name=str(r.properties.get("StageName", "")),
-            variables={str(k): str(v) for k, v in (r.properties.get("Variables") or {}).items()},
-            deployment_id=str(r.properties.get("DeploymentId", "")),
-            canary=_canary(r.properties.get("CanarySetting")),
-            access_log=AccessLog.parse(r.properties.get("AccessLogSetting")),
-            throttles=_throttles(r.properties.get("MethodSettings")),
-        )
-        for r in stack.of_type("AWS::ApiGateway::Stage")
-        if r.properties.get("RestApiId") == api_id
-    ]
-    for dep in stack.of_type("AWS::ApiGateway::Deployment"):  # the older `Deployment.StageName` form
-        name = dep.properties.get("StageName")
-        if dep.properties.get("RestApiId") == api_id and name and all(s.name != name for s in stages):
-            stages.append(Stage(str(name), {}, dep.physical_id))
-    return tuple(stages)
-
-
 def _gateway_responses(api_id: str, stack: Stack) -> dict[str, CustomGatewayResponse]:
     out: dict[str, CustomGatewayResponse] = {}
     for res in stack.of_type("AWS::ApiGateway::GatewayResponse"):
@@ -424,7 +344,7 @@ def build_rest_apis(stack: Stack) -> list[RestApi]:
             RestApi(
                 api_id=api_id,
                 name=str(api.properties.get("Name") or api.logical_id),
-                stages=_stages(api_id, stack),
+                stages=build_stages(api_id, stack),
                 router=Router.build(routes),
                 gateway_responses=_gateway_responses(api_id, stack),
                 usage_plans=usage_plans,
