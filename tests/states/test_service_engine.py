@@ -251,3 +251,34 @@ def test_stop_execution_with_the_engine(tmp_path: Path) -> None:
     described, events = run(tmp_path, scenario)
     assert (described["status"], described["error"], described["cause"]) == ("ABORTED", "Halt", "enough")
     assert [e["type"] for e in events[:2]] == ["ExecutionAborted", "WaitStateAborted"]
+
+
+def test_a_standard_name_is_free_again_90_days_after_its_execution_closed(tmp_path: Path) -> None:
+    """AWS keeps a closed Standard execution, and its name, for 90 days; then the name may be reused."""
+    from asyncgate.local.errors import ExecutionAlreadyExists
+    from asyncgate.local.states.clock import VirtualClock
+
+    clock = VirtualClock()
+
+    async def scenario(svc: StatesService) -> tuple[str, str]:
+        arn = (await svc.create_state_machine({"name": "names", "definition": CHAIN, "roleArn": ROLE}))[
+            "stateMachineArn"]
+        request = {"stateMachineArn": arn, "name": "monthly", "input": '{"name": "a"}'}
+        first = (await svc.start_execution(request))["executionArn"]
+        await wait_done(svc, first)
+        clock.advance(90 * 24 * 3600 - 60)
+        try:
+            await svc.start_execution(request)
+        except ExecutionAlreadyExists:
+            pass
+        else:
+            raise AssertionError("the name was reused within 90 days")
+        clock.advance(120)
+        second = (await svc.start_execution({**request, "input": '{"name": "b"}'}))["executionArn"]
+        described = await wait_done(svc, second)
+        history = await svc.get_execution_history({"executionArn": second})
+        types = [e["type"] for e in history["events"]]
+        assert types.count("ExecutionStarted") == 1  # the old history went with the old execution
+        return first == second and described["input"], described["status"]
+
+    assert run(tmp_path, scenario, clock=clock) == ('{"name": "b"}', "SUCCEEDED")

@@ -40,6 +40,7 @@ from .validation import random_uuid, validate_input, validate_name
 
 __all__ = [
     "EXPRESS_MAX_SECONDS",
+    "NAME_RETENTION_SECONDS",
     "SCHEMA",
     "Execution",
     "ExecutionKind",
@@ -88,6 +89,9 @@ CREATE TABLE IF NOT EXISTS sfn_pending_starts (
 
 #: An Express execution runs for at most five minutes, then times out (States.Timeout).
 EXPRESS_MAX_SECONDS = 300.0
+
+#: A closed Standard execution (and its name) is kept for 90 days; then the name may be used again.
+NAME_RETENTION_SECONDS = 90 * 24 * 3600.0
 
 
 class ExecutionStatus(StrEnum):
@@ -281,8 +285,13 @@ def insert_standard(
     e = execution
 
     def op(db: sqlite3.Connection) -> str | None:
-        row = db.execute("SELECT status, input FROM sfn_executions WHERE arn=?", (e.arn,)).fetchone()
-        if row is not None:
+        sql = "SELECT status, input, stop_date FROM sfn_executions WHERE arn=?"
+        row = db.execute(sql, (e.arn,)).fetchone()
+        if row is not None and row[2] is not None and row[2] <= e.start_date - NAME_RETENTION_SECONDS:
+            # closed more than 90 days ago: AWS no longer keeps it, and the name is free again
+            db.execute("DELETE FROM sfn_history WHERE execution_arn=?", (e.arn,))
+            db.execute("DELETE FROM sfn_executions WHERE arn=?", (e.arn,))
+        elif row is not None:
             return f"{row[0]}:{'same' if row[1] == e.input else 'other'}"
         db.execute(
             "INSERT INTO sfn_executions (arn, machine_arn, revision_id, name, status, input, start_date)"
