@@ -291,3 +291,48 @@ def test_gateway_integrations_answer_as_the_services_http_apis() -> None:
         assert status == 403 and denied["Error"]["Code"] == "AccessDenied"
 
     _with_aws(test)
+
+
+def test_provision_creates_template_resources_idempotently_and_wires_sqs_subscriptions() -> None:
+    from asyncgate.local.assembly import Resource, Stack
+
+    topic_name, queue_name = _name("topic"), _name("queue")
+    topic_arn = f"arn:aws:sns:us-east-1:000000000000:{topic_name}"
+    queue_arn = f"arn:aws:sqs:us-east-1:000000000000:{queue_name}"
+    queue_url = f"https://sqs.us-east-1.amazonaws.com/000000000000/{queue_name}"
+    stack = Stack(
+        name="Prov",
+        resources={
+            # the subscription first: provisioning orders it after its topic and queue
+            "Sub": Resource(
+                "Sub",
+                "AWS::SNS::Subscription",
+                {
+                    "TopicArn": topic_arn,
+                    "Protocol": "sqs",
+                    "Endpoint": queue_arn,
+                    "RawMessageDelivery": True,
+                },
+                f"{topic_arn}:sub",
+            ),
+            "Topic": Resource("Topic", "AWS::SNS::Topic", {}, topic_arn, {"TopicName": topic_name}),
+            "Queue": Resource(
+                "Queue", "AWS::SQS::Queue", {"VisibilityTimeout": 30}, queue_url, {"QueueName": queue_name}
+            ),
+        },
+        assets={},
+    )
+
+    async def test(aws: AwsServices, tasks: ServiceTasks) -> None:
+        first = await provision.provision(aws, [stack])
+        assert await provision.provision(aws, [stack]) == first  # a second start finds them: no error
+        assert set(first) == {topic_arn, queue_url, f"{topic_arn}:sub"}
+        attributes = await aws.call(
+            "sqs", "GetQueueAttributes", {"QueueUrl": queue_url, "AttributeNames": ["All"]}
+        )
+        assert attributes["Attributes"]["VisibilityTimeout"] == "30"
+        await aws.call("sns", "Publish", {"TopicArn": topic_arn, "Message": "raw"})
+        received = await aws.call("sqs", "ReceiveMessage", {"QueueUrl": queue_url})
+        assert [m["Body"] for m in received["Messages"]] == ["raw"]
+
+    _with_aws(test)

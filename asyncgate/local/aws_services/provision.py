@@ -1,5 +1,6 @@
-"""Create the template's SQS queues, SNS topics, DynamoDB tables, Kinesis streams, event buses and S3
-buckets in moto at start-up, under the physical names ``asyncgate.local.assembly`` gives them.
+"""Create the template's SQS queues, SNS topics and their SQS subscriptions, DynamoDB tables, Kinesis
+streams, event buses and S3 buckets in moto at start-up, under the names ``asyncgate.local.assembly``
+gives them.
 
 Names come from the assembly, not from moto, so the ARNs and queue URLs a state machine definition or
 an integration URI holds (resolved from ``Ref``/``Fn::GetAtt``) are exactly the ones moto serves:
@@ -7,7 +8,8 @@ an integration URI holds (resolved from ``Ref``/``Fn::GetAtt``) are exactly the 
 
 moto keeps its state in memory, so every start creates them afresh; "already exists" answers are
 taken as success, which makes provisioning idempotent within a process too. A resource moto refuses
-is logged and left out — one odd property must not stop the server.
+is logged and left out — one odd property must not stop the server. SNS subscriptions other than
+SQS ones are not delivered (logged); a subscription's ARN is moto's, not the template's ``Ref``.
 
 Example:
     >>> sorted(PROVISIONED_TYPES)[:2]
@@ -95,6 +97,18 @@ def _stream(r: Resource) -> tuple[str, str, dict[str, Any]]:
     return "kinesis", "CreateStream", params
 
 
+def _subscription(r: Resource) -> tuple[str, str, dict[str, Any]]:
+    p = r.properties
+    attributes = {
+        k: _text(p[k])
+        for k in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy")
+        if k in p
+    }
+    params = {"TopicArn": str(p.get("TopicArn")), "Protocol": str(p.get("Protocol")),
+              "Endpoint": str(p.get("Endpoint")), "Attributes": attributes, "ReturnSubscriptionArn": True}
+    return "sns", "Subscribe", params
+
+
 def _bus(r: Resource) -> tuple[str, str, dict[str, Any]]:
     return "events", "CreateEventBus", {"Name": r.physical_id}
 
@@ -106,6 +120,7 @@ def _bucket(r: Resource) -> tuple[str, str, dict[str, Any]]:
 _CREATORS: dict[str, Callable[[Resource], tuple[str, str, dict[str, Any]]]] = {
     "AWS::SQS::Queue": _queue,
     "AWS::SNS::Topic": _topic,
+    "AWS::SNS::Subscription": _subscription,
     "AWS::DynamoDB::Table": _table,
     "AWS::Kinesis::Stream": _stream,
     "AWS::Events::EventBus": _bus,
@@ -119,20 +134,24 @@ PROVISIONED_TYPES: frozenset[str] = frozenset(_CREATORS)
 async def provision(aws: AwsServices, stacks: Iterable[Stack]) -> list[str]:
     """Create every provisioned-type resource of ``stacks``; returns the physical ids created."""
     created: list[str] = []
-    for stack in stacks:
-        for resource in stack.resources.values():
-            creator = _CREATORS.get(resource.type)
-            if creator is None:
-                continue
-            service, action, params = creator(resource)
-            try:
-                await aws.call(service, action, params)
-            except ServiceCallError as exc:
-                if exc.code not in _EXISTS:
-                    log.warning("%s %s not created locally: %s", resource.type, resource.physical_id, exc)
-                    continue
-            except Exception as exc:  # botocore's parameter validation, or moto refusing a property
+    resources = [r for stack in stacks for r in stack.resources.values() if r.type in _CREATORS]
+    # subscriptions after the topics and queues they join; only SQS endpoints are delivered in moto
+    resources.sort(key=lambda r: r.type == "AWS::SNS::Subscription")
+    for resource in resources:
+        creator = _CREATORS[resource.type]
+        if resource.type == "AWS::SNS::Subscription" and resource.properties.get("Protocol") != "sqs":
+            log.warning("SNS subscription %s (%s) is not delivered locally", resource.logical_id,
+                        resource.properties.get("Protocol"))
+            continue
+        service, action, params = creator(resource)
+        try:
+            await aws.call(service, action, params)
+        except ServiceCallError as exc:
+            if exc.code not in _EXISTS:
                 log.warning("%s %s not created locally: %s", resource.type, resource.physical_id, exc)
                 continue
-            created.append(resource.physical_id)
+        except Exception as exc:  # botocore's parameter validation, or moto refusing a property
+            log.warning("%s %s not created locally: %s", resource.type, resource.physical_id, exc)
+            continue
+        created.append(resource.physical_id)
     return created
