@@ -23,6 +23,7 @@ test: install
 
 soak: install
 	$(BIN)/python -m pytest -q -m soak
+	ASYNCGATE_FUZZ_EXAMPLES=5000 $(BIN)/python -m pytest -q tests/faults/test_fuzz.py
 
 # Prints figures and ratios measured side by side, and rewrites docs/performance.md (+ .png).
 bench: install

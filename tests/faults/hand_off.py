@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from tests.conftest import LiveServer
 
 LAMBDA_GROUP = "/aws/lambda/sample-func"
-_MARKER = re.compile(r"'marker': '(k\d+-\d+)'")
+_MARKER = re.compile(r"'marker': '([\w-]+)'")
 
 
 @dataclass
@@ -32,16 +32,18 @@ class Load:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def post_until(server: LiveServer, load: Load, stop: threading.Event, clients: int) -> list[threading.Thread]:
-    """Start ``clients`` threads, each POSTing unique webhooks on its own keep-alive connection until
-    ``stop`` is set or the server goes away."""
+def post_until(
+    server: LiveServer, load: Load, stop: threading.Event, clients: int, prefix: str = "k"
+) -> list[threading.Thread]:
+    """Start ``clients`` threads, each POSTing unique webhooks (markers ``<prefix><client>-<n>``) on its
+    own keep-alive connection until ``stop`` is set or the server goes away."""
     url = urlsplit(server.api_url())
 
     def client(k: int) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         i = 0
         while not stop.is_set():
-            marker = f"k{k}-{i}"
+            marker = f"{prefix}{k}-{i}"
             i += 1
             body = json.dumps({"order": i, "marker": marker})
             try:
