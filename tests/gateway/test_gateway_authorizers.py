@@ -5,6 +5,8 @@ AUTHORIZER_CONFIGURATION_ERROR)."""
 
 from __future__ import annotations
 
+from asyncgate.local.assembly import Stack
+from asyncgate.local.gateway import Gateway, GatewayRequest, build_rest_apis
 from asyncgate.local.gateway.auth import Policy, method_arn
 
 from .harness import Secured, body, header
@@ -102,3 +104,17 @@ def test_policy_wildcards_and_deny_precedence() -> None:
     assert policy.decide(arn).name == "EXPLICIT_DENY"
     assert policy.decide(method_arn("abc123", "main", "GET", "/pets/17")).name == "ALLOW"
     assert policy.decide(method_arn("abc123", "main", "POST", "/pets")).name == "IMPLICIT_DENY"
+
+
+def test_an_authorizer_function_without_permission_for_api_gateway_is_500(secured: Secured) -> None:
+    # the same template without the AWS::Lambda::Permission CDK writes for the authorizers
+    kept = {
+        k: r for k, r in secured.stack.resources.items()
+        if not (r.type == "AWS::Lambda::Permission" and "/authorizers/" in str(r.properties["SourceArn"]))
+    }
+    (api,) = build_rest_apis(Stack(secured.stack.name, kept, secured.stack.assets))
+    gateway = Gateway([api], aws=None, lambdas=secured.lambdas)
+    request = GatewayRequest("GET", api.api_id, "main", "/token-mock", headers=[("Authorization", "allow-x")])
+    response = secured.loop.run_until_complete(gateway.handle(request))
+    assert (response.status, response.body) == (500, b'{"message":null}')
+    assert header(response, "x-amzn-ErrorType") == "AuthorizerConfigurationException"

@@ -2,7 +2,8 @@
 
 In order, as API Gateway applies them to a method request:
 
-1. the method's Lambda authorizer (``auth.py``): 401, 403 or 500; its grant fills
+1. the method's Lambda authorizer (``auth.py``): 401, 403 or 500 (also when the function's resource
+   policy does not let API Gateway invoke it and there are no ``AuthorizerCredentials``); its grant fills
    ``$context.authorizer`` and the proxy event's ``requestContext.authorizer``;
 2. with ``ApiKeyRequired``, the API key (``x-api-key``, or the authorizer's ``usageIdentifierKey``
    when the API's ``ApiKeySourceType`` is ``AUTHORIZER``) and its usage plan (``api_keys.py``): 403
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .auth import AuthorizerCache, Grant, LambdaAuthorizer, authorize, method_arn
+from .auth import AuthorizerCache, Grant, LambdaAuthorizer, authorize, authorizer_arn, method_arn
 from .errors import GatewayError, GatewayResponseType
 from .events import request_authorizer_event
 from .integrations.lambdas import LambdaInvoker
@@ -61,6 +62,14 @@ class Admission:
 
     async def _authorize(self, inv: Invocation, authorizer: LambdaAuthorizer) -> Grant:
         assert inv.api is not None and inv.stage is not None and inv.context is not None
+        api = inv.api
+        if authorizer.credentials is None and not api.invoke_permissions.allows(
+            authorizer.function, authorizer_arn(api.api_id, authorizer.authorizer_id)
+        ):
+            raise GatewayError(
+                GatewayResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+                log=f"authorizer {authorizer.name}: Invalid permissions on Lambda function",
+            )
         req = inv.request
         grant = await authorize(
             authorizer,

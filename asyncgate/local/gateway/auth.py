@@ -52,12 +52,18 @@ __all__ = [
     "LambdaAuthorizer",
     "Policy",
     "authorize",
+    "authorizer_arn",
     "build_authorizers",
     "method_arn",
 ]
 
 EXPLICIT_DENY = "User is not authorized to access this resource with an explicit deny"
 IMPLICIT_DENY = "User is not authorized to access this resource"
+
+
+def authorizer_arn(api_id: str, authorizer_id: str) -> str:
+    """The ``SourceArn`` API Gateway invokes an authorizer function from (CDK grants exactly this)."""
+    return f"arn:aws:execute-api:{DEFAULT_REGION}:{DEFAULT_ACCOUNT}:{api_id}/authorizers/{authorizer_id}"
 
 
 def method_arn(api_id: str, stage: str, method: str, path: str) -> str:
@@ -183,6 +189,9 @@ class LambdaAuthorizer:
     identity_sources: tuple[tuple[str, str], ...]
     validation: re.Pattern[str] | None
     ttl_s: int
+    #: ``AuthorizerCredentials``: a role API Gateway assumes to invoke (else the function's own
+    #: resource policy must allow ``apigateway.amazonaws.com`` from ``{api}/authorizers/{id}``)
+    credentials: str | None = None
 
     @property
     def caching(self) -> bool:
@@ -224,6 +233,7 @@ def build_authorizers(stack: Stack, api_id: str) -> dict[str, LambdaAuthorizer]:
             identity_sources=tuple(_identity_source(s) for s in sources.split(",") if s.strip()),
             validation=re.compile(str(expression)) if expression and kind == "TOKEN" else None,
             ttl_s=int(props.get("AuthorizerResultTtlInSeconds", 300)),
+            credentials=str(props["AuthorizerCredentials"]) if props.get("AuthorizerCredentials") else None,
         )
     return out
 
