@@ -27,9 +27,9 @@ def test_a_method_requiring_a_key_refuses_a_missing_unknown_disabled_or_unplanne
 
 def test_the_plan_throttles_then_its_quota_runs_out_until_the_next_day(secured: Secured) -> None:
     key = {"X-API-Key": KEY}  # header names are case-insensitive
-    # burst 2: two at once pass, the third finds the bucket empty
+    # burst 2: two at once pass, the third (another method of the plan) finds the bucket empty
     assert [secured.call("GET", "/keyed", headers=key).status for _ in range(2)] == [200, 200]
-    throttled = secured.call("GET", "/keyed", headers=key)
+    throttled = secured.call("POST", "/keyed", headers=key)  # one bucket per key for all methods
     assert (throttled.status, throttled.body) == (429, b'{"message":"Too Many Requests"}')
     assert header(throttled, "x-amzn-ErrorType") == "TooManyRequestsException"
     secured.now += 1.0  # rate 1/s: one token back

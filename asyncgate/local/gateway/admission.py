@@ -99,9 +99,11 @@ class Admission:
         identity = inv.context["identity"]
         identity["apiKey"], identity["apiKeyId"] = key.value, key.key_id
         selector = f"{inv.resource_path}/{http_method}"
-        limit = plan.method_throttles.get((api.api_id, inv.stage.name, selector)) or plan.throttle
-        if limit is not None:
-            self._throttle((plan.plan_id, key.key_id, selector), limit, inv.now, "usage plan throttle")
+        method_limit = plan.method_throttles.get((api.api_id, inv.stage.name, selector))
+        if method_limit is not None:  # ApiStages[].Throttle: this method's own bucket for the key
+            self._throttle((plan.plan_id, key.key_id, selector), method_limit, inv.now, "usage plan throttle")
+        elif plan.throttle is not None:  # the plan's throttle: one bucket per key for the whole plan
+            self._throttle((plan.plan_id, key.key_id), plan.throttle, inv.now, "usage plan throttle")
         if plan.quota is not None:
             counter = self._quotas.get((plan.plan_id, key.key_id))
             if counter is None or counter.quota != plan.quota:
