@@ -181,3 +181,30 @@ def test_sigterm_during_a_wait_then_restart_completes(start_server: StartServer)
     assert (described["status"], described["output"]) == ("SUCCEEDED", '"done"')
     types = assert_each_event_once(history(again, arn))
     assert types["WaitStateEntered"] == 1
+
+
+def test_a_retry_back_off_keeps_its_deadline_and_its_count_across_kill_9(start_server: StartServer) -> None:
+    server = start_server()
+    no = {"No": {"Type": "Fail", "Error": "Nope", "Cause": "never"}}
+    failing = create(server, "durable-failing", no, "No")
+    machine = create(server, "durable-retry", {"Call": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync",
+        "Parameters": {"StateMachineArn": failing},
+        "Retry": [{"ErrorEquals": ["States.TaskFailed"], "IntervalSeconds": 4, "MaxAttempts": 2,
+                   "BackoffRate": 1}],
+        "End": True,
+    }}, "Call")
+    arn = server.client("stepfunctions").start_execution(stateMachineArn=machine)["executionArn"]
+    failed = wait_for(server, arn, "TaskFailed")  # the first attempt failed: its 4 s back-off is running
+    server.stop(signal.SIGKILL)
+
+    restarted_at = time.time()
+    again = start_server(data_dir=server.data_dir)
+    described = finished(again, arn)
+    assert (described["status"], described["error"]) == ("FAILED", "States.TaskFailed")
+    events = history(again, arn)
+    types = assert_each_event_once(events)
+    assert types["TaskScheduled"] == types["TaskFailed"] == 3  # MaxAttempts 2: three attempts, not four
+    second = [e for e in events if e["type"] == "TaskScheduled"][1]["timestamp"].timestamp()
+    assert second >= failed["timestamp"].timestamp() + 4  # the back-off was served in full ...
+    assert second < restarted_at + 4  # ... from the recorded failure, not again from the restart

@@ -56,7 +56,7 @@ from .model import (
     Transition,
     WaitState,
 )
-from .resume import resume_point
+from .resume import recorded_timestamp, resume_point, task_failures
 from .retry import find_catcher, plan_retry
 from .state_context import StateContext
 from .task_tokens import TaskTokens
@@ -204,7 +204,10 @@ class Engine:
         assert point.state is not None
         start, value, entered_id = point.state, point.value, point.entered_event_id
         # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
-        run.entered_time = _timestamp_of(history, entered_id)
+        run.entered_time = recorded_timestamp(history, entered_id)
+        if entered_id is not None and isinstance(self.definition.states[start], TaskState):
+            # its failed attempts count against its Retry, and a back-off in progress keeps its deadline
+            run.resume_retries = (entered_id, *task_failures(history, entered_id))
         if point.redecide:  # a Choice that already exited: decide again, silently
             quiet = _Run(self, ctx, _Silent())
             t = await quiet.state(
@@ -276,6 +279,8 @@ class _Run:
         self.top: MutableMapping[str, Any] | None = None
         #: the recorded EnteredTime of the state a resume re-enters (used once)
         self.entered_time: float | None = None
+        #: a resumed Task's (entered id, recorded failures (error, timestamp), whether it was in back-off)
+        self.resume_retries: tuple[int, list[tuple[str, float]], bool] | None = None
 
     async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
         last = getattr(self.recorder, "last_id", None)
@@ -357,6 +362,9 @@ class _Run:
         testing = self.testing if self.testing is not None and self.testing.is_tested(state.name) else None
         # TestState's retrierRetryCount: the retries that already happened
         attempts = [testing.retrier_retry_count if testing else 0] * len(getattr(state, "retry", ()))
+        replay, self.resume_retries = self.resume_retries, None
+        if replay is not None and replay[0] == ctx.entered_event_id and isinstance(state, TaskState):
+            await self._replay_retries(state, attempts, ctx, replay[1], in_back_off=replay[2])
         while True:
             t = await self._attempt(state, value, ctx)
             if testing is not None and isinstance(t, Failed):
@@ -373,6 +381,30 @@ class _Run:
             if catcher is not None:
                 t = self._caught(state, catcher, t, value, ctx)
             return t
+
+    async def _replay_retries(
+        self,
+        state: TaskState,
+        attempts: list[int],
+        ctx: StateContext,
+        failures: list[tuple[str, float]],
+        *,
+        in_back_off: bool,
+    ) -> None:
+        """Count a resumed Task's recorded failed attempts against its retriers; when it was waiting
+        out a back-off, wait only what is left of it (measured from the recorded failure)."""
+        delay = 0.0
+        for error, _stamp in failures:
+            plan = plan_retry(state.retry, error, attempts)
+            if plan is None:
+                return
+            attempts[plan[0]] += 1
+            ctx.retry_count += 1
+            delay = plan[1]
+        if in_back_off and failures:
+            left = delay - (self.engine.clock.time() - failures[-1][1])
+            if left > 0:
+                await self.engine.clock.sleep(left)
 
     async def _attempt(self, state: State, value: Any, ctx: StateContext) -> Transition:
         try:
@@ -431,20 +463,6 @@ def _evaluation_failed(name: str, failed: Failed) -> dict[str, Any]:
     if failed.cause and marker in failed.cause:
         details["location"] = failed.cause.split(marker, 1)[1].split("'", 1)[0]
     return details
-
-
-def _timestamp_of(history: Iterable[Any], event_id: int | None) -> float | None:
-    """The recorded timestamp of event ``event_id`` (HistoryEvent objects or API dicts), if any."""
-    if event_id is None:
-        return None
-    for item in history:
-        if isinstance(item, Mapping):
-            if item.get("id") == event_id and isinstance(item.get("timestamp"), int | float):
-                return float(item["timestamp"])
-        elif getattr(item, "id", None) == event_id:
-            stamp = getattr(item, "timestamp", None)
-            return float(stamp) if isinstance(stamp, int | float) else None
-    return None
 
 
 class _Silent:

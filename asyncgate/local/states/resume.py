@@ -38,7 +38,7 @@ from typing import Any
 from .model import ChoiceState, Definition, End, MapState, ParallelState, TaskState
 from .retry import find_catcher
 
-__all__ = ["ResumePoint", "history_items", "resume_point"]
+__all__ = ["ResumePoint", "history_items", "recorded_timestamp", "resume_point", "task_failures"]
 
 _CONTAINERS = frozenset({"ParallelStateEntered", "MapStateEntered"})
 _CONTAINER_EXITS = frozenset({"ParallelStateExited", "MapStateExited"})
@@ -150,3 +150,43 @@ def _loads(text: Any) -> Any:
         return json.loads(text)
     except ValueError:
         return text
+
+
+def recorded_timestamp(history: Iterable[Any], event_id: int | None) -> float | None:
+    """The recorded timestamp of event ``event_id`` (HistoryEvent objects or API dicts), if any."""
+    if event_id is None:
+        return None
+    for item in history:
+        if isinstance(item, Mapping):
+            if item.get("id") == event_id and isinstance(item.get("timestamp"), int | float):
+                return float(item["timestamp"])
+        elif getattr(item, "id", None) == event_id:
+            stamp = getattr(item, "timestamp", None)
+            return float(stamp) if isinstance(stamp, int | float) else None
+    return None
+
+
+_TASK_FAILURES = frozenset({
+    "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed", "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut", "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed",
+})
+
+
+def task_failures(history: Iterable[Any], entered_id: int) -> tuple[list[tuple[str, float]], bool]:
+    """A resumed Task's failed attempts after its Entered event, and whether the last event was one
+    (it was waiting out a Retry back-off when the process stopped)."""
+    failures: list[tuple[str, float]] = []
+    last_failed = False
+    for item in history:
+        mapping = isinstance(item, Mapping)
+        event_id = item.get("id") if mapping else getattr(item, "id", None)
+        if not isinstance(event_id, int) or event_id <= entered_id:
+            continue
+        typ = item.get("type") if mapping else getattr(item, "type", None)
+        last_failed = typ in _TASK_FAILURES
+        if last_failed:
+            details = (next((v for k, v in item.items() if k.endswith("EventDetails")), None)
+                       if mapping else getattr(item, "details", None)) or {}
+            stamp = item.get("timestamp") if mapping else getattr(item, "timestamp", 0.0)
+            failures.append((str(details.get("error", "")), float(stamp or 0.0)))
+    return failures, last_failed
