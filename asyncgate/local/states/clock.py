@@ -62,8 +62,11 @@ class SystemClock:
         return datetime.fromtimestamp(self.time(), UTC)
 
     async def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            await asyncio.sleep(seconds)
+        # until the wall-clock deadline: the loop's monotonic timers may wake a little early, and a
+        # Wait must never read shorter than its Seconds in the history
+        deadline = time.time() + seconds
+        while (left := deadline - time.time()) > 0:
+            await asyncio.sleep(left)
 
 
 class ScaledClock:
