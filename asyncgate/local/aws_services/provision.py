@@ -9,7 +9,8 @@ an integration URI holds (resolved from ``Ref``/``Fn::GetAtt``) are exactly the 
 moto keeps its state in memory, so every start creates them afresh; "already exists" answers are
 taken as success, which makes provisioning idempotent within a process too. A resource moto refuses
 is logged and left out — one odd property must not stop the server. SNS subscriptions other than
-SQS ones are not delivered (logged); a subscription's ARN is moto's, not the template's ``Ref``.
+SQS ones are not delivered (logged); a subscription's ARN and a table's ``StreamArn`` label are
+moto's, not the ones the template's ``Ref``/``GetAtt`` resolved to.
 
 Example:
     >>> sorted(PROVISIONED_TYPES)[:2]
@@ -67,15 +68,27 @@ def _topic(r: Resource) -> tuple[str, str, dict[str, Any]]:
     return "sns", "CreateTopic", {"Name": str(r.attributes["TopicName"]), "Attributes": attributes}
 
 
+_NUMBERS = frozenset({"ReadCapacityUnits", "WriteCapacityUnits"})
+
+
+def _numbers(value: Any) -> Any:
+    """CloudFormation accepts ``"5"`` for a capacity; the DynamoDB API wants a number."""
+    if isinstance(value, dict):
+        return {k: int(v) if k in _NUMBERS and str(v).isdigit() else _numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v) for v in value]
+    return value
+
+
 def _table(r: Resource) -> tuple[str, str, dict[str, Any]]:
-    p = r.properties
+    p = _numbers(r.properties)
     params: dict[str, Any] = {
         "TableName": r.physical_id,
         "KeySchema": p.get("KeySchema", []),
         "AttributeDefinitions": p.get("AttributeDefinitions", []),
     }
     if "ProvisionedThroughput" in p and p.get("BillingMode") != "PAY_PER_REQUEST":
-        params["ProvisionedThroughput"] = {k: int(v) for k, v in p["ProvisionedThroughput"].items()}
+        params["ProvisionedThroughput"] = p["ProvisionedThroughput"]
     else:
         params["BillingMode"] = "PAY_PER_REQUEST"
     for key in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
