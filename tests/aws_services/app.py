@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -22,6 +23,17 @@ from constructs import Construct
 __all__ = ["STACK", "ServicesStack", "build_app"]
 
 STACK = "AgServices"
+
+#: a handler that queues its event with boto3 (which reaches this server through AWS_ENDPOINT_URL)
+SENDER = """
+import json, os
+import boto3
+
+def handler(event, context):
+    sqs = boto3.client("sqs")
+    sent = sqs.send_message(QueueUrl=os.environ["QUEUE_URL"], MessageBody=json.dumps(event))
+    return {"MessageId": sent["MessageId"]}
+"""
 
 
 class ServicesStack(cdk.Stack):
@@ -63,6 +75,16 @@ class ServicesStack(cdk.Stack):
         )
         sfn.StateMachine(self, "DeniedMachine", state_machine_name="ag-denied",
                          definition_body=sfn.DefinitionBody.from_chainable(denied))
+
+        sender = lambda_.Function(
+            self, "Sender",
+            function_name="ag-sender",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="index.handler",
+            code=lambda_.Code.from_inline(SENDER),
+            environment={"QUEUE_URL": other.queue_url},
+        )
+        other.grant_send_messages(sender)
 
         # API Gateway -> SQS SendMessage, path form, as AWS's tutorial and CDK users write it
         role = iam.Role(self, "ApiRole", assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"))

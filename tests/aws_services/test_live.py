@@ -146,3 +146,11 @@ def test_bad_requests_get_the_services_400_and_the_server_keeps_serving(services
     status, answer = post("sns", b"Action=Explode", form)
     assert status == 400 and b"<Code>InvalidAction</Code>" in answer
     assert services_server.request("GET", services_server.endpoint + "/_asyncgate/health")[0] == 200
+
+
+def test_a_lambda_handler_reaches_the_queues_with_plain_boto3(services_server: LiveServer) -> None:
+    answer = services_server.client("lambda").invoke(FunctionName="ag-sender", Payload=b'{"from": "lambda"}')
+    result = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, result
+    message = _receive(services_server, "ag-other")
+    assert (json.loads(message["Body"]), message["MessageId"]) == ({"from": "lambda"}, result["MessageId"])
