@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,24 @@ def test_context_names_the_state_and_shows_the_role_or_null(tmp_path: Path) -> N
     role = "arn:aws:iam::000000000000:role/tester"
     context = json.loads(call_test_state(tmp_path / "role", {**request, "roleArn": role})["output"])["c"]
     assert context["Execution"]["RoleArn"] == role
+
+
+def test_state_configuration_bad_values_get_aws_errors(tmp_path: Path) -> None:
+    from asyncgate.local.errors import SerializationException
+
+    state = json.dumps({**TASK, "Retry": [{"ErrorEquals": ["Boom"]}]})
+    mock = {"errorOutput": {"error": "Boom"}}
+    message = ("Value '-1' at 'stateConfiguration.retrierRetryCount' failed to satisfy constraint: "
+               "Member must have value greater than or equal to 0")
+    with pytest.raises(ValidationException, match=re.escape(message)):
+        call_test_state(tmp_path / "a", {"definition": state, "mock": mock,
+                                         "stateConfiguration": {"retrierRetryCount": -1}})
+    with pytest.raises(SerializationException, match="STRING_VALUE can not be converted to an Integer"):
+        call_test_state(tmp_path / "b", {"definition": state, "mock": mock,
+                                         "stateConfiguration": {"mapIterationFailureCount": "2"}})
+    with pytest.raises(ValidationException, match="errorCausedByState"):
+        call_test_state(tmp_path / "c", {"definition": state, "mock": mock,
+                                         "stateConfiguration": {"errorCausedByState": "x" * 81}})
+    with pytest.raises(ValidationException, match="mapItemReaderData"):
+        call_test_state(tmp_path / "d", {"definition": json.dumps(INLINE_MAP), "mock": {"result": "[]"},
+                                         "stateConfiguration": {"mapItemReaderData": "[1,"}})

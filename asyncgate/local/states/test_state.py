@@ -32,12 +32,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidDefinition, InvalidExecutionInput, ValidationException
+from ..errors import InvalidDefinition, InvalidExecutionInput, SerializationException, ValidationException
 from .clock import Clock
 from .errors import StatesError
 from .executions import dumps
 from .test_state_run import TestStateRun
-from .validation import require
+from .validation import constraint_error, require
 
 __all__ = ["TEST_STATE_NAME", "run_test_state"]
 
@@ -160,17 +160,44 @@ def _mock_value(mock: dict[str, Any]) -> tuple[Any, tuple[str, str | None] | Non
         raise ValidationException("The mock result must be valid JSON") from None
 
 
+def _count(config: dict[str, Any], field: str) -> int | None:
+    """An Integer member of TestStateConfiguration (valid range: minimum 0)."""
+    value = config.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        token = {str: "STRING_VALUE", bool: "TRUE_VALUE" if value else "FALSE_VALUE",
+                 float: "NUMBER_VALUE", list: "START_ARRAY", dict: "START_OBJECT"}.get(type(value), "VALUE")
+        raise SerializationException(f"{token} can not be converted to an Integer")
+    if value < 0:
+        raise constraint_error(f"stateConfiguration.{field}",
+                               "Member must have value greater than or equal to 0", str(value))
+    return value
+
+
 def _testing(request: dict[str, Any], name: str, mocked_map: bool) -> TestStateRun:
-    """``TestStateRun`` from the request's ``mock`` (for a Map) and ``stateConfiguration``."""
+    """``TestStateRun`` from the request's ``mock`` (for a Map) and ``stateConfiguration``.
+
+    The constraints are the API reference's (``TestStateConfiguration``); errorCausedByState and
+    mapItemReaderData are sensitive, so their values stay out of the messages.
+    """
     config = request.get("stateConfiguration") or {}
+    if not isinstance(config, dict):
+        raise SerializationException("Start of structure or map found where not expected")
+    caused_by = config.get("errorCausedByState")
+    if caused_by is not None and not (isinstance(caused_by, str) and 1 <= len(caused_by) <= 80):
+        raise constraint_error("stateConfiguration.errorCausedByState",
+                               "Member must have length less than or equal to 80")
+    reader_text = config.get("mapItemReaderData")
+    if isinstance(reader_text, str) and len(reader_text) > 262_144:
+        raise constraint_error("stateConfiguration.mapItemReaderData",
+                               "Member must have length less than or equal to 262144")
+    reader_data = _json_param(config, "mapItemReaderData", None) if reader_text is not None else None
     result, error = _mock_value(request["mock"]) if mocked_map else (None, None)
-    reader_data = None
-    if config.get("mapItemReaderData") is not None:
-        reader_data = _json_param(config, "mapItemReaderData", None)
     return TestStateRun(
         state_name=name, mocked=mocked_map, mock_result=result, mock_error=error,
-        retrier_retry_count=int(config.get("retrierRetryCount") or 0),
-        map_iteration_failure_count=config.get("mapIterationFailureCount"),
+        retrier_retry_count=_count(config, "retrierRetryCount") or 0,
+        map_iteration_failure_count=_count(config, "mapIterationFailureCount"),
         map_item_reader_data=reader_data,
     )
 
