@@ -1,5 +1,6 @@
-"""Long hand-off fault runs (``make soak``): several SIGKILLs in a row on one data directory, and a disk
-that fills up under load. Every webhook answered 200 must reach the processor Lambda in the end.
+"""Long fault runs (``make soak``): several SIGKILLs in a row on one data directory, a disk that fills
+up under load, and a 400 MB stdout flood. Every webhook answered 200 must reach the processor Lambda
+in the end.
 
 Bounded: a fixed number of rounds and webhooks, each wait capped; all traffic to 127.0.0.1.
 """
@@ -14,7 +15,11 @@ import time
 import pytest
 
 from tests.conftest import LiveServer, StartServer
+from tests.faults.conftest import fault_server
 from tests.faults.hand_off import Load, post_until, wait_accepted, wait_processed
+from tests.faults.test_lambda_faults import faulty, flood
+
+__all__ = ["fault_server", "faulty"]  # the fault tests' fixtures, used here too
 
 pytestmark = pytest.mark.soak
 
@@ -79,3 +84,9 @@ def test_a_disk_that_fills_under_load_loses_no_accepted_webhook(start_server: St
     again = start_server(data_dir=server.data_dir)
     done = wait_processed(again, accepted, limit_s=300)
     assert accepted - done == set(), f"{len(accepted - done)} accepted webhooks never reached the Lambda"
+
+
+def test_a_400_mb_stdout_flood_does_not_grow_the_server(fault_server: LiveServer, faulty: str) -> None:
+    before, after, answers = flood(fault_server, 6400, 300_000)
+    print(f"400 MB flood: server RSS {before:.0f} MB -> {after:.0f} MB; {answers} health answers meanwhile")
+    assert after - before < 150, f"server RSS grew {after - before:.0f} MB"

@@ -16,7 +16,7 @@ raise out of ``Pool.invoke``.
 The memory watch is one task per pool, alive only while a worker of the pool is busy: it reads each busy
 worker's RSS every ``MEMORY_POLL_S``. (Lambda counts the whole sandbox's cgroup; here only the worker
 process is counted, not processes it starts.) Log lines stream to the sink during an invocation once
-1 MB piles up (``sandbox.py``), with back-pressure through ``flush``, so a handler that floods stdout
+4 MB piles up (``sandbox.py``), with back-pressure through ``flush``, so a handler that floods stdout
 costs the server neither memory nor its event loop.
 
 Internals, for one warm invocation (the hot path; no thread is created, and a task only to start the

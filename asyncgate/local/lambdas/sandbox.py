@@ -6,7 +6,8 @@ child's log pipe (its stderr, where fd 1 and 2 point) into log events as lines a
 lost when the process is killed mid-invocation. It enforces nothing: ``Pool`` applies the timeouts and
 the memory limit (``rss_mb`` is what it watches).
 
-A handler that floods stdout cannot grow the server: once ``_SPILL_BYTES`` of lines are buffered, the
+A handler that floods stdout cannot grow the server: once ``_SPILL_BYTES`` (or ``_SPILL_EVENTS`` lines)
+are buffered, the
 reader hands them to ``spill`` (the pool's log sink) and awaits it before it reads the pipe again, so a
 handler writing faster than the store commits blocks on its own ``write`` — the back-pressure of a
 full pipe, as a process writing to a slow log agent gets.
@@ -40,8 +41,9 @@ _DRAIN_S = 2.0
 _CHUNK = 1 << 16
 #: CloudWatch Logs caps an event at 256 KB; longer "lines" are cut there.
 _MAX_LINE = 256 * 1024
-#: Buffered log text past which the reader spills events to the log sink (and waits for it).
-_SPILL_BYTES = 1 << 20
+#: Buffered log text (or events) past which the reader spills events to the log sink and waits for it.
+_SPILL_BYTES = 4 << 20
+_SPILL_EVENTS = 8192
 #: Events kept from spilled batches for an invocation's 4 KB log tail (LogType: Tail).
 _TAIL_EVENTS = 64
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -129,7 +131,8 @@ class Worker:
                 while len(pending) > _MAX_LINE:
                     self._line(pending[:_MAX_LINE])
                     pending = pending[_MAX_LINE:]
-                if self._buffered >= _SPILL_BYTES and self.spill is not None:
+                full = self._buffered >= _SPILL_BYTES or len(self.events) >= _SPILL_EVENTS
+                if full and self.spill is not None:
                     spilled = self.take_events()
                     self.spilled_tail = (self.spilled_tail + spilled)[-_TAIL_EVENTS:]
                     await self.spill(spilled)
