@@ -3,8 +3,10 @@ with ``lambdas``).
 
 The handlers are the one-file functions the corpus README describes, laid out line for line as the
 originals so the recorded stack traces (``/var/task/handler.py``, line 2 / line 9) can match. Each case
-runs the engine directly on the wall clock (the real worker processes take real time, so a virtual
-clock would time them out at once); ``LambdaTasks`` is the production TaskInvoker.
+runs the engine directly on a clock that runs with the wall clock (the real worker processes take real
+time, so a virtual clock would time them out at once): twenty times faster, so Waits and retry back-offs
+stay short, except where a TimeoutSeconds races a real invocation, which runs at real time (a function's
+own run time does not scale). ``LambdaTasks`` is the production TaskInvoker.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from asyncgate.local.lambdas import FunctionConfig, LambdaService, function_arn
-from asyncgate.local.states.clock import SystemClock
+from asyncgate.local.states.clock import ScaledClock, SystemClock
 from asyncgate.local.states.model import Failed
 from asyncgate.local.states.tasks import LambdaTasks
 from tests.states.engine_harness import compare, load_cases, run_definition
@@ -100,7 +102,9 @@ async def _run_case(case: dict[str, Any], code_dirs: dict[str, Path], data_dir: 
         )
     try:
         tasks = LambdaTasks(service, account="111111111111")
-        return await run_definition(case["definition"], case["input"], tasks=tasks, clock=SystemClock())
+        real_time = '"TimeoutSeconds"' in json.dumps(case["definition"])
+        clock = SystemClock() if real_time else ScaledClock(20)
+        return await run_definition(case["definition"], case["input"], tasks=tasks, clock=clock)
     finally:
         await service.close()
 
