@@ -336,3 +336,15 @@ def test_provision_creates_template_resources_idempotently_and_wires_sqs_subscri
         assert [m["Body"] for m in received["Messages"]] == ["raw"]
 
     _with_aws(test)
+
+
+def test_a_gateway_integration_to_a_service_not_served_says_so() -> None:
+    async def test(aws: AwsServices, tasks: ServiceTasks) -> None:
+        gateway = EmulatedIntegrations(aws, Iam.from_stacks([]))
+        result = await gateway.call(
+            service="s3", action="path/bucket/key", body=b"", credentials=None, headers={}
+        )
+        assert result.status == 500
+        assert json.loads(result.body) == {"message": "Service s3 is not served locally by asyncgate"}
+
+    _with_aws(test)

@@ -17,8 +17,9 @@ The integration's credentials role must allow ``<service>:<Action>`` on the name
 is the service's AccessDenied answer (JSON services: 400 ``AccessDeniedException``; SQS and SNS: 403
 ``AccessDenied``), which the method's integration responses then select on by status.
 
-Not supported: query-string request parameters for action URIs (the ``AwsCaller`` interface carries
-the body and headers only) and S3 object paths.
+Not supported: query-string request parameters for action URIs and S3 object paths (the ``AwsCaller``
+interface carries the body and headers only, not the integration's query string or HTTP method);
+those, and services other than these five, answer 500 with a message saying so.
 
 Example:
     >>> query_params("Action=SendMessage&MessageBody=hello+world&DelaySeconds=2")
@@ -79,6 +80,9 @@ class EmulatedIntegrations:
         self, *, service: str, action: str, body: bytes, credentials: str | None, headers: Mapping[str, str]
     ) -> IntegrationResult:
         """Run the integration; answers what the service's HTTP API would (never raises)."""
+        if service not in GATEWAY_SERVICES:
+            message = f"Service {service} is not served locally by asyncgate"
+            return IntegrationResult(500, dict(_JSON), json.dumps({"message": message}).encode())
         try:
             if service in _JSON_SERVICES:
                 return await self._json(service, action, body, credentials)
