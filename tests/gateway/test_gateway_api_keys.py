@@ -8,6 +8,9 @@ The clock is the harness's, so the bucket refills only when a test moves it.
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from asyncgate.local.gateway.throttling import Quota, QuotaCounter, Throttle, TokenBucket
 
 from .harness import Secured, body, header
@@ -60,3 +63,21 @@ def test_token_bucket_and_quota_window() -> None:
     monday = 4 * 86_400.0  # 1970-01-05 was a Monday
     assert week.take(monday + 5) and not week.take(monday + 6 * 86_400)
     assert week.take(monday + 7 * 86_400)
+
+
+@given(
+    rate=st.floats(min_value=0.1, max_value=100.0),
+    burst=st.integers(min_value=0, max_value=50),
+    gaps=st.lists(st.floats(min_value=0.0, max_value=2.0), min_size=1, max_size=200),
+)
+def test_a_bucket_never_admits_more_than_its_burst_plus_its_rate(
+    rate: float, burst: int, gaps: list[float]
+) -> None:
+    """The token bucket's contract: over any span, admitted <= burst + rate * elapsed."""
+    bucket = TokenBucket(Throttle(rate, burst), now=0.0)
+    now, admitted = 0.0, 0
+    for gap in gaps:
+        now += gap
+        admitted += bucket.take(now)
+        assert 0.0 <= bucket.tokens <= burst
+    assert admitted <= burst + rate * now + 1e-6
