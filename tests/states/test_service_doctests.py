@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["service", "machines", "executions", "engine_port", "vended_logs", "recorder", "recovery",
-           "queries", "tags", "validation", "test_state"]
+           "queries", "tags", "validation", "test_state", "callbacks", "child_executions", "task_tokens",
+           "clock"]
 
 
 @pytest.mark.parametrize("name", MODULES)
