@@ -177,3 +177,30 @@ def test_state_configuration_bad_values_get_aws_errors(tmp_path: Path) -> None:
     with pytest.raises(ValidationException, match="mapItemReaderData"):
         call_test_state(tmp_path / "d", {"definition": json.dumps(INLINE_MAP), "mock": {"result": "[]"},
                                          "stateConfiguration": {"mapItemReaderData": "[1,"}})
+
+
+@pytest.mark.parametrize(("request_", "error", "message"), [
+    ({"definition": json.dumps(INLINE_MAP)}, InvalidDefinition,
+     "TestState API does not support Map or Parallel states. Supported state types include: "
+     "[Task, Wait, Pass, Succeed, Fail, Choice]"),
+    ({"definition": json.dumps(TASK)}, ValidationException,
+     "RoleArn must be specified when testing a Task state"),
+    ({"definition": json.dumps({"Type": "Pass", "End": True}), "mock": {"result": "{}"}}, ValidationException,
+     "State type 'Pass' is not supported when a mock is specified"),
+    ({"definition": json.dumps(TASK), "mock": {"result": "{}"}, "revealSecrets": True}, ValidationException,
+     "TestState does not support RevealSecrets when a mock is specified."),
+    ({"definition": json.dumps(TASK), "mock": {"result": "{}", "errorOutput": {"error": "E"}}},
+     ValidationException, "A test mock should have only one of the following fields: [result, errorOutput]."),
+    ({"definition": json.dumps(TASK), "mock": {"result": "{"}}, ValidationException,
+     "Mocked result must be valid JSON"),
+    ({"definition": json.dumps(INLINE_MAP), "mock": {"result": "{}"}}, ValidationException,
+     "Mocked result must be an array."),
+    ({"definition": json.dumps({**INLINE_MAP, "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject"}}),
+      "mock": {"result": "[]"}}, ValidationException, "Mocked result must be a JSON object."),
+], ids=["map-without-mock", "task-without-role", "pass-with-mock", "reveal-secrets", "two-outcomes",
+        "result-not-json", "map-result-not-array", "map-result-writer-not-object"])
+def test_mock_rules_answer_aws_messages(tmp_path: Path, request_: dict[str, Any], error: type,
+                                        message: str) -> None:
+    with pytest.raises(error) as raised:
+        call_test_state(tmp_path, request_)
+    assert raised.value.message == message

@@ -36,6 +36,7 @@ from ..errors import InvalidDefinition, InvalidExecutionInput, SerializationExce
 from .clock import Clock
 from .errors import StatesError
 from .executions import dumps
+from .test_state_checks import check_request, mock_value
 from .test_state_run import TestStateRun
 from .validation import constraint_error, require
 
@@ -82,7 +83,7 @@ class _MockTasks:
     async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any:
         if self._mock is None:
             return await self._real().invoke(resource, payload, timeout_s=timeout_s)
-        result, error = _mock_value(self._mock)
+        result, error = mock_value(self._mock)
         if error is not None:
             raise StatesError(*error)
         return result
@@ -149,17 +150,6 @@ def _nested(states: Any, name: str, language: Any) -> tuple[dict[str, Any], Any]
     return None
 
 
-def _mock_value(mock: dict[str, Any]) -> tuple[Any, tuple[str, str | None] | None]:
-    """The mock's ``(result, errorOutput)``: one of them set."""
-    if "errorOutput" in mock:
-        failure = mock["errorOutput"] or {}
-        return None, (str(failure.get("error", "")), failure.get("cause"))
-    try:
-        return json.loads(mock.get("result", "null")), None
-    except ValueError:
-        raise ValidationException("The mock result must be valid JSON") from None
-
-
 def _count(config: dict[str, Any], field: str) -> int | None:
     """An Integer member of TestStateConfiguration (valid range: minimum 0)."""
     value = config.get(field)
@@ -193,7 +183,7 @@ def _testing(request: dict[str, Any], name: str, mocked_map: bool) -> TestStateR
         raise constraint_error("stateConfiguration.mapItemReaderData",
                                "Member must have length less than or equal to 262144")
     reader_data = _json_param(config, "mapItemReaderData", None) if reader_text is not None else None
-    result, error = _mock_value(request["mock"]) if mocked_map else (None, None)
+    result, error = mock_value(request["mock"]) if mocked_map else (None, None)
     return TestStateRun(
         state_name=name, mocked=mocked_map, mock_result=result, mock_error=error,
         retrier_retry_count=_count(config, "retrierRetryCount") or 0,
@@ -261,6 +251,7 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
     state = definition.states.get(name) if isinstance(name, str) else None
     if state is None:
         raise ValidationException(f"State '{name}' does not exist in the definition")
+    check_request(request, target)
     value = _json_param(request, "input", {})
     variables = _json_param(request, "variables", {})
     given_context = _json_param(request, "context", None)
