@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from asyncgate.local.errors import InvalidDefinition, ValidationException
 from asyncgate.local.logs import Logs
 from asyncgate.local.states.service import StatesService
 from asyncgate.local.store import Store
+from tests.conftest import LiveServer
 
 TASK = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
         "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "ResultSelector": {"r.$": "$.v"},
@@ -204,3 +206,19 @@ def test_mock_rules_answer_aws_messages(tmp_path: Path, request_: dict[str, Any]
     with pytest.raises(error) as raised:
         call_test_state(tmp_path, request_)
     assert raised.value.message == message
+
+
+def test_over_the_wire_with_boto3(server: LiveServer) -> None:
+    """The live server: a mocked Map with stateConfiguration, and a refused mock in AWS's error shape."""
+    sfn = server.client("stepfunctions")
+    out = sfn.test_state(definition=json.dumps(INLINE_MAP), input='{"items": [1, 2]}',
+                         inspectionLevel="DEBUG", mock={"result": "[1, 0]"},
+                         stateConfiguration={"mapIterationFailureCount": 2})
+    assert (out["status"], out["nextState"], out["error"]) == (
+        "CAUGHT_ERROR", "Over", "States.ExceedToleratedFailureThreshold")
+    assert out["inspectionData"]["errorDetails"] == {"catchIndex": 1}
+    with pytest.raises(ClientError) as raised:
+        sfn.test_state(definition=json.dumps({"Type": "Succeed"}), mock={"result": "{}"})
+    message = "State type 'Succeed' is not supported when a mock is specified"
+    assert raised.value.response["Error"] == {"Code": "ValidationException", "Message": message}
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400

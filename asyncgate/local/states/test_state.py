@@ -19,7 +19,8 @@ runs as a Map that does not run its iterations (``TestStateRun``: ItemsPath/Item
 ``stateConfiguration.mapIterationFailureCount`` apply); a mocked Parallel runs as a Task stand-in with
 the same data flow, reporting the steps AWS reports for a Parallel. ``stateConfiguration``'s
 ``retrierRetryCount`` starts the Retrier's count. ``stateName`` may name a state inside a Map's
-ItemProcessor (at any depth), which then runs on its own.
+ItemProcessor (at any depth), which then runs on its own. ``test_state_checks.py`` refuses what AWS
+refuses (which states take a mock, what a mock must look like).
 
 Example:
     >>> _wrap({"Type": "Pass", "Next": "B"})["States"]["B"]
