@@ -76,6 +76,19 @@ class ServicesStack(cdk.Stack):
         sfn.StateMachine(self, "DeniedMachine", state_machine_name="ag-denied",
                          definition_body=sfn.DefinitionBody.from_chainable(denied))
 
+        # the callback pattern: the task token travels through a queue, a worker answers SendTaskSuccess
+        approvals = sqs.Queue(self, "Approvals", queue_name="ag-approvals")
+        ask = tasks.SqsSendMessage(
+            self, "AskApproval",
+            queue=approvals,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            message_body=sfn.TaskInput.from_object(
+                {"token": sfn.JsonPath.task_token, "order": sfn.JsonPath.string_at("$.order")}
+            ),
+        )
+        sfn.StateMachine(self, "ApprovalMachine", state_machine_name="ag-approval",
+                         definition_body=sfn.DefinitionBody.from_chainable(ask))
+
         sender = lambda_.Function(
             self, "Sender",
             function_name="ag-sender",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from typing import Any
 
@@ -154,3 +155,27 @@ def test_a_lambda_handler_reaches_the_queues_with_plain_boto3(services_server: L
     assert "FunctionError" not in answer, result
     message = _receive(services_server, "ag-other")
     assert (json.loads(message["Body"]), message["MessageId"]) == ({"from": "lambda"}, result["MessageId"])
+
+
+def test_the_task_token_callback_through_a_long_polled_queue(services_server: LiveServer) -> None:
+    polled: list[dict[str, Any]] = []
+    sqs = services_server.client("sqs", read_timeout=60)
+    # the long poll starts before the execution sends: it must not hold up the SendMessage it waits for
+    poller = threading.Thread(target=lambda: polled.append(
+        sqs.receive_message(QueueUrl=QUEUE_URL + "ag-approvals", WaitTimeSeconds=20)
+    ))
+    poller.start()
+    sfn = services_server.client("stepfunctions")
+    started = sfn.start_execution(stateMachineArn=MACHINE + "ag-approval", input='{"order": "o-9"}')
+    arn = started["executionArn"]
+    poller.join()
+    [message] = polled[0]["Messages"]
+    body = json.loads(message["Body"])
+    assert body["order"] == "o-9"
+    sfn.send_task_success(taskToken=body["token"], output='{"approved": true}')
+    for _ in range(2000):
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            break
+        time.sleep(0.01)
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"approved": True})

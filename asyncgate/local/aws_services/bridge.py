@@ -18,9 +18,11 @@ Why this shape:
   types, and errors arrive as botocore ``ClientError``s with AWS's codes. No request leaves the
   process, and no process-wide patching (``mock_aws``) is switched on: other botocore clients in the
   same interpreter are untouched.
-- **One worker thread.** moto is synchronous and its backends are not written for concurrent
-  mutation, so every moto call runs on one dedicated thread: the event loop never blocks on it, and
-  moto sees one request at a time.
+- **Worker threads.** moto is synchronous, so its calls run on a small thread pool and the event loop
+  never blocks on them. A pool, not one thread, because SQS long polling (``WaitTimeSeconds``) waits
+  inside moto until a message arrives: on a single thread one idle poller would hold up the very
+  ``SendMessage`` it waits for. moto's own server serves its backends from a threaded WSGI server the
+  same way, and the SQS backend waits on a ``Condition`` made for it.
 - **Lazy.** moto's import costs ~0.5 s and its first request a few hundred ms more. Nothing is
   imported until the first call, so a template with none of these resources starts as fast as before.
 
@@ -54,6 +56,9 @@ from typing import Any
 from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 __all__ = ["AwsServices", "HttpAnswer", "ServiceCallError", "aws_host"]
+
+#: moto worker threads: each SQS long poll holds one for up to 20 s
+_WORKERS = 16
 
 #: Step Functions' aws-sdk names -> botocore's service names (EventBridge's API is ``events``)
 _BOTOCORE_NAMES = {"eventbridge": "events"}
@@ -146,7 +151,7 @@ class AwsServices:
     # -- on the moto thread --------------------------------------------------------------------------
     async def _run(self, fn: Any, *args: Any) -> Any:
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="moto")
+            self._executor = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="moto")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
     def _load(self) -> Any:
@@ -165,10 +170,17 @@ class AwsServices:
         name = _BOTOCORE_NAMES.get(service, service)
         client = self._clients.get(name)
         if client is None:
-            import botocore.session
-            from botocore.config import Config
-
             stubber = self._load()
+            client = self._new_client(name, stubber)
+        return client
+
+    def _new_client(self, name: str, stubber: Any) -> Any:
+        import botocore.session
+        from botocore.config import Config
+
+        with self._lock:
+            if name in self._clients:
+                return self._clients[name]
             session = botocore.session.get_session()
             client = session.create_client(
                 name,
