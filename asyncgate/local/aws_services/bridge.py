@@ -57,8 +57,8 @@ from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 __all__ = ["AwsServices", "HttpAnswer", "ServiceCallError", "aws_host"]
 
-#: moto worker threads: each SQS long poll holds one for up to 20 s
-_WORKERS = 16
+#: moto worker threads (started on demand): each SQS long poll holds one for up to 20 s
+_WORKERS = 64
 
 #: Step Functions' aws-sdk names -> botocore's service names (EventBridge's API is ``events``)
 _BOTOCORE_NAMES = {"eventbridge": "events"}
