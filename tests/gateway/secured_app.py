@@ -204,6 +204,12 @@ def synth(outdir: Path) -> Path:
         "GET", apigw.LambdaIntegration(_function(stack, "Slow", SLOW), timeout=cdk.Duration.millis(50))
     )
     api.root.add_resource("throttled").add_method("GET", _mock(), method_responses=OK)
+    api.root.add_resource("iam").add_method(
+        "GET",
+        _mock('{"accessKey": "$context.identity.accessKey"}'),
+        authorization_type=apigw.AuthorizationType.IAM,
+        method_responses=OK,
+    )
     orphan = _function(stack, "Orphan", ECHO)
     functions = f"arn:aws:apigateway:{stack.region}:lambda:path/2015-03-31/functions"
     uri = f"{functions}/{orphan.function_arn}/invocations"

@@ -5,6 +5,10 @@ AUTHORIZER_CONFIGURATION_ERROR)."""
 
 from __future__ import annotations
 
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from asyncgate.local.assembly import Stack
 from asyncgate.local.gateway import Gateway, GatewayRequest, build_rest_apis
 from asyncgate.local.gateway.auth import Policy, method_arn
@@ -118,3 +122,12 @@ def test_an_authorizer_function_without_permission_for_api_gateway_is_500(secure
     response = secured.loop.run_until_complete(gateway.handle(request))
     assert (response.status, response.body) == (500, b'{"message":null}')
     assert header(response, "x-amzn-ErrorType") == "AuthorizerConfigurationException"
+
+
+def test_an_aws_iam_method_needs_a_sigv4_signed_request(secured: Secured) -> None:
+    unsigned = secured.call("GET", "/iam")
+    assert (unsigned.status, unsigned.body) == (403, b'{"message":"Missing Authentication Token"}')
+    request = AWSRequest("GET", f"https://{secured.api.api_id}.execute-api.us-east-1.amazonaws.com/main/iam")
+    SigV4Auth(Credentials("AKIDLOCAL", "secret"), "execute-api", "us-east-1").add_auth(request)
+    signed = secured.call("GET", "/iam", headers=dict(request.headers.items()))
+    assert (signed.status, body(signed)) == (200, {"accessKey": "AKIDLOCAL"})
