@@ -208,3 +208,25 @@ def test_a_retry_back_off_keeps_its_deadline_and_its_count_across_kill_9(start_s
     second = [e for e in events if e["type"] == "TaskScheduled"][1]["timestamp"].timestamp()
     assert second >= failed["timestamp"].timestamp() + 4  # the back-off was served in full ...
     assert second < restarted_at + 4  # ... from the recorded failure, not again from the restart
+
+
+def test_a_task_token_from_before_kill_9_is_accepted_after_the_restart(start_server: StartServer) -> None:
+    server = start_server()
+    worker = create(server, "durable-worker", {"Work": {"Type": "Pass", "End": True}}, "Work")
+    machine = create(server, "durable-callback", {"Ask": {
+        "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+        "Parameters": {"StateMachineArn": worker, "Input": {"token.$": "$$.Task.Token"}}, "End": True,
+    }}, "Ask")
+    sfn = server.client("stepfunctions")
+    arn = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    wait_for(server, arn, "TaskSubmitted")
+    child = sfn.list_executions(stateMachineArn=worker)["executions"][0]["executionArn"]
+    token = json.loads(sfn.describe_execution(executionArn=child)["input"])["token"]
+    server.stop(signal.SIGKILL)
+
+    again = start_server(data_dir=server.data_dir)
+    again.client("stepfunctions").send_task_success(taskToken=token, output='{"approved": true}')
+    described = finished(again, arn)
+    assert (described["status"], described["output"]) == ("SUCCEEDED", '{"approved":true}')
+    types = assert_each_event_once(history(again, arn))
+    assert types["TaskStateEntered"] == types["TaskSucceeded"] == 1

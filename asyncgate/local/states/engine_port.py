@@ -75,6 +75,24 @@ class EnginePort:
 
         return hasattr(Engine, "resume")
 
+    def reissue_token(self, execution: Execution, value: Any, history: list[Any]) -> None:
+        """Before a resumed execution runs, issue again the token its waiting Task had handed out.
+
+        The engine issues it itself on its first step, but a SendTaskSuccess may arrive between the
+        server being ready and that step; issued now, the answer is kept for the Task to pick up.
+        """
+        from .model import TaskState
+        from .resume import resume_point, task_failures
+
+        definition = self.engine(execution.revision).definition
+        point = resume_point(definition, history, value)
+        state = definition.states.get(point.state) if point.state is not None else None
+        entered = point.entered_event_id
+        waiting = isinstance(state, TaskState) and state.resource.endswith(".waitForTaskToken")
+        if waiting and entered is not None and state is not None:
+            failures, _ = task_failures(history, entered)
+            self.tokens.issue(execution.arn, state.name, key=f"{entered}.{len(failures)}")
+
     async def run(self, execution: Execution, value: Any, recorder: Recorder,
                   history: list[Any] | None = None) -> Outcome:
         """Run to the end (or, given its ``history``, continue it) and map the engine's outcome.

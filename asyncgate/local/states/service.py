@@ -332,6 +332,9 @@ class StatesService:
         self._spawn(execution, value)
 
     def _resume(self, execution: Execution, value: Any, history: list[HistoryEvent]) -> None:
+        port = self._engine_port()
+        if port is not None:
+            port.reissue_token(execution, value, history)
         self._spawn(execution, value, history=history)
 
     async def _execute(self, execution: Execution, value: Any, recorder: Recorder,
