@@ -30,7 +30,7 @@ LOOSE_KEY = "loose-key-0123456789abcdefgh"
 ORIGINS = ["https://a.example", "https://b.example"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
-TOKEN_AUTHORIZER = '''
+TOKEN_AUTHORIZER = """
 CALLS = 0
 
 def handler(event, context):
@@ -51,9 +51,9 @@ def handler(event, context):
             {"Action": "execute-api:Invoke", "Effect": effect, "Resource": resource}]},
         "context": {"user": "alice", "n": 7, "ok": True, "calls": CALLS},
     }
-'''
+"""
 
-REQUEST_AUTHORIZER = '''
+REQUEST_AUTHORIZER = """
 def handler(event, context):
     user = event["headers"].get("X-User")
     if user == "nobody":
@@ -65,9 +65,9 @@ def handler(event, context):
         "context": {"team": event["queryStringParameters"]["team"], "type": event["type"],
                     "path": event["path"]},
     }
-'''
+"""
 
-ECHO = '''
+ECHO = """
 import json
 
 def handler(event, context):
@@ -78,15 +78,15 @@ def handler(event, context):
         "authorizer": event["requestContext"].get("authorizer"),
         "apiKey": event["requestContext"]["identity"].get("apiKey"),
         "body": event["body"], "isBase64Encoded": event["isBase64Encoded"]})}
-'''
+"""
 
-SLOW = '''
+SLOW = """
 import time
 
 def handler(event, context):
     time.sleep(2)
     return {"statusCode": 200, "body": "late"}
-'''
+"""
 
 AUTHORIZER_TEMPLATE = (
     '{"principal": "$context.authorizer.principalId", "user": "$context.authorizer.user", '
@@ -132,8 +132,15 @@ def synth(outdir: Path) -> Path:
             stage_name="main",
             access_log_destination=apigw.LogGroupLogDestination(access_logs),
             access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                caller=True, http_method=True, ip=True, protocol=True, request_time=True,
-                resource_path=True, response_length=True, status=True, user=True,
+                caller=True,
+                http_method=True,
+                ip=True,
+                protocol=True,
+                request_time=True,
+                resource_path=True,
+                response_length=True,
+                status=True,
+                user=True,
             ),
             method_options={
                 "/throttled/GET": apigw.MethodDeploymentOptions(

@@ -26,7 +26,10 @@ def test_an_allowed_token_reaches_the_proxy_with_the_authorizer_context_as_strin
     authorizer = body(response)["authorizer"]
     # REST proxy events carry the context values as strings, plus principalId and integrationLatency
     assert {k: authorizer[k] for k in ("principalId", "user", "n", "ok")} == {
-        "principalId": "user-allow-proxy", "user": "alice", "n": "7", "ok": "true",
+        "principalId": "user-allow-proxy",
+        "user": "alice",
+        "n": "7",
+        "ok": "true",
     }
     assert "integrationLatency" in authorizer
 
@@ -90,7 +93,10 @@ def test_a_request_authorizer_gets_the_request_and_needs_every_identity_source(s
     assert ok.status == 200, ok.body
     authorizer = body(ok)["authorizer"]
     assert (authorizer["principalId"], authorizer["team"], authorizer["type"], authorizer["path"]) == (
-        "bob", "red", "REQUEST", "/request",
+        "bob",
+        "red",
+        "REQUEST",
+        "/request",
     )
     missing = secured.call("GET", "/request", headers={"X-User": "bob"})
     assert (missing.status, missing.body) == (401, b'{"message":"Unauthorized"}')
@@ -101,10 +107,18 @@ def test_a_request_authorizer_gets_the_request_and_needs_every_identity_source(s
 def test_policy_wildcards_and_deny_precedence() -> None:
     arn = method_arn("abc123", "main", "get", "/pets/7")
     assert arn == "arn:aws:execute-api:us-east-1:000000000000:abc123/main/GET/pets/7"
-    policy = Policy.parse({"Statement": [
-        {"Action": "execute-api:*", "Effect": "Allow", "Resource": "arn:aws:execute-api:*:*:abc123/*/GET/*"},
-        {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": ["*/main/GET/pets/?"]},
-    ]})
+    policy = Policy.parse(
+        {
+            "Statement": [
+                {
+                    "Action": "execute-api:*",
+                    "Effect": "Allow",
+                    "Resource": "arn:aws:execute-api:*:*:abc123/*/GET/*",
+                },
+                {"Action": ["execute-api:Invoke"], "Effect": "Deny", "Resource": ["*/main/GET/pets/?"]},
+            ]
+        }
+    )
     assert policy.decide(arn).name == "EXPLICIT_DENY"
     assert policy.decide(method_arn("abc123", "main", "GET", "/pets/17")).name == "ALLOW"
     assert policy.decide(method_arn("abc123", "main", "POST", "/pets")).name == "IMPLICIT_DENY"
@@ -113,7 +127,8 @@ def test_policy_wildcards_and_deny_precedence() -> None:
 def test_an_authorizer_function_without_permission_for_api_gateway_is_500(secured: Secured) -> None:
     # the same template without the AWS::Lambda::Permission CDK writes for the authorizers
     kept = {
-        k: r for k, r in secured.stack.resources.items()
+        k: r
+        for k, r in secured.stack.resources.items()
         if not (r.type == "AWS::Lambda::Permission" and "/authorizers/" in str(r.properties["SourceArn"]))
     }
     (api,) = build_rest_apis(Stack(secured.stack.name, kept, secured.stack.assets))

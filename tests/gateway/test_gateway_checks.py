@@ -86,6 +86,12 @@ def test_each_request_writes_the_stage_access_log_line(secured: Secured) -> None
     assert set(line) == set(fmt)  # exactly the fields CDK's format names
     assert line == {
         **line,
-        "ip": "192.0.2.7", "user": "-", "caller": "-", "httpMethod": "GET", "resourcePath": "/keyed",
-        "status": "403", "protocol": "HTTP/1.1", "responseLength": str(len(denied.body)),
+        "ip": "192.0.2.7",
+        "user": "-",
+        "caller": "-",
+        "httpMethod": "GET",
+        "resourcePath": "/keyed",
+        "status": "403",
+        "protocol": "HTTP/1.1",
+        "responseLength": str(len(denied.body)),
     }

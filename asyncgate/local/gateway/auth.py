@@ -269,8 +269,12 @@ def _grant(payload: bytes) -> Grant:
     ):
         raise ValueError("context values must be strings, numbers or booleans")
     key = answer.get("usageIdentifierKey")
-    return Grant(str(answer["principalId"]), Policy.parse(answer["policyDocument"]), dict(context),
-                 str(key) if key is not None else None)
+    return Grant(
+        principal_id=str(answer["principalId"]),
+        policy=Policy.parse(answer["policyDocument"]),
+        context=dict(context),
+        usage_identifier_key=str(key) if key is not None else None,
+    )
 
 
 def _unauthorized(log: str) -> GatewayError:

@@ -275,11 +275,18 @@ def _method(raw: Resource, resource_path: str, parts: _ApiParts) -> Method:
     if authorization == "CUSTOM" and authorizer is None:
         raise ValueError(f"authorizer {props.get('AuthorizerId')!r} is not a Lambda TOKEN/REQUEST authorizer")
     if authorization == "AWS_IAM":
-        LOG.info("method %s %s: AWS_IAM needs a SigV4-signed request; signatures and policies are not "
-                 "checked locally", props.get("HttpMethod"), resource_path)
+        LOG.info(
+            "method %s %s: AWS_IAM needs a SigV4-signed request; signatures and policies are not "
+            "checked locally",
+            props.get("HttpMethod"),
+            resource_path,
+        )
     elif authorization == "COGNITO_USER_POOLS":
-        LOG.warning("method %s %s: COGNITO_USER_POOLS authorization is not checked locally",
-                    props.get("HttpMethod"), resource_path)
+        LOG.warning(
+            "method %s %s: COGNITO_USER_POOLS authorization is not checked locally",
+            props.get("HttpMethod"),
+            resource_path,
+        )
     responses = {
         str(r.get("StatusCode")): MethodResponse(
             str(r.get("StatusCode")), dict(r.get("ResponseParameters") or {})

@@ -54,7 +54,6 @@ class Stage:
         )
 
 
-
 def _canary(raw: Any) -> Canary | None:
     if not isinstance(raw, dict):
         return None

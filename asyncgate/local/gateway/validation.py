@@ -5,10 +5,11 @@ A method names a validator (``RequestValidatorId``) that turns on parameter chec
 
 - Parameters: every ``RequestParameters`` entry ``method.request.{header,querystring,path}.name``
   set to ``true`` must be present and not blank; else 400 ``{"message": "Missing required request
-  parameters: [a, b]"}`` (``BAD_REQUEST_PARAMETERS``); an empty body reads as ``{}``.
+  parameters: [a, b]"}`` (``BAD_REQUEST_PARAMETERS``), names sorted by their ``method.request.*`` key.
 - Body: the ``RequestModels`` entry for the request's content type (else ``$default``) names an
   ``AWS::ApiGateway::Model`` whose ``Schema`` is JSON Schema draft 4; a body that does not parse or
-  does not conform is 400 ``{"message": "Invalid request body"}`` (``BAD_REQUEST_BODY``). Models may
+  does not conform is 400 ``{"message": "Invalid request body"}`` (``BAD_REQUEST_BODY``); an empty
+  body reads as ``{}``. Models may
   ``$ref`` each other by ``https://apigateway.amazonaws.com/restapis/{api}/models/{name}``.
 
 Schemas are compiled once at load (``jsonschema``'s Draft4Validator, the draft API Gateway uses).
