@@ -203,7 +203,8 @@ def _print_history(args: argparse.Namespace) -> None:
     first = events[0]["timestamp"]
     table = [("ID", "AT (UTC)", "+ELAPSED", "TYPE", "STATE", "DETAILS")]
     for event in events:
-        details = next((v for k, v in event.items() if k.endswith("EventDetails")), {}) or {}
+        named = (v for k, v in event.items() if k.endswith("EventDetails"))
+        details = event.get("details") or next(named, {})
         table.append((
             str(event["id"]),
             _stamp(event["timestamp"]),

@@ -78,3 +78,28 @@ def test_errors_are_one_line_and_exit_1(server: LiveServer) -> None:
     assert done.stderr.strip() == f"asyncgate: ExecutionDoesNotExist: Execution Does Not Exist: '{missing}'"
     gone = asyncgate("executions", "--endpoint", "http://127.0.0.1:9")
     assert gone.returncode == 1 and gone.stderr.startswith("asyncgate: cannot reach http://127.0.0.1:9")
+
+
+def test_history_of_an_express_execution_comes_from_its_vended_logs(server: LiveServer) -> None:
+    marker = uuid.uuid4().hex
+    status, _, _ = server.request("POST", server.api_url(), body=json.dumps({"marker": marker}).encode(),
+                                  headers={"Content-Type": "application/json"})
+    assert status == 200
+    logs = server.client("logs")
+
+    def express_arn() -> str | None:
+        events = logs.filter_log_events(logGroupName="/aws/vendedlogs/states/sample",
+                                        filterPattern=f'"{marker}"')["events"]
+        arns = {json.loads(e["message"])["execution_arn"] for e in events}
+        done = logs.filter_log_events(logGroupName="/aws/vendedlogs/states/sample",
+                                      filterPattern='"ExecutionSucceeded"')["events"]
+        finished = {json.loads(e["message"])["execution_arn"] for e in done}
+        return next(iter(arns & finished), None)
+
+    arn = until(express_arn)
+    assert arn and ":express:" in arn
+    done = asyncgate("history", arn, "--endpoint", server.endpoint)
+    assert done.returncode == 0, done.stderr
+    types = [line.split()[4] for line in done.stdout.splitlines()[1:]]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    assert marker in done.stdout.splitlines()[1]  # the started event's input
