@@ -11,6 +11,13 @@ Why this policy:
   recorded input (at-least-once for that one state, as a Retry would), finished states are not
   repeated, and the new events are appended after the recorded ones — the history is keyed by
   ``(execution_arn, id)`` for exactly this. Standard's start date, and so its TimeoutSeconds, is kept.
+  Deadlines come from the history, not from the restart: a re-entered Wait keeps its recorded
+  EnteredTime (so its deadline), a Task's recorded failures count against its Retry and a back-off in
+  progress sleeps only what is left of it, and a Task waiting on a token is issued the same token
+  again before it runs (``task_tokens.py``), so a worker's SendTaskSuccess still lands. A Map or
+  Parallel that was in flight runs again as a whole: its branches or iterations that had finished
+  before the crash appear a second time in the history (AWS's history events carry no per-iteration
+  output to resume them from).
 - **Otherwise they are closed as FAILED** (``States.Runtime``, with a cause that says why), e.g.
   under a test runner that cannot resume: re-running one from the start could repeat side effects
   that exactly-once forbids, and failing it visibly (DescribeExecution, ListExecutions
