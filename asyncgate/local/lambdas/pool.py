@@ -187,9 +187,12 @@ class Pool:
 
     def _spiller(self, worker: Worker) -> Callable[[_Events], Awaitable[None]]:
         async def spill(events: _Events) -> None:
-            self._logs.put(self.config.group, worker.stream, events)
-            if self._flush is not None:
-                await self._flush()
+            try:
+                self._logs.put(self.config.group, worker.stream, events)
+                if self._flush is not None:
+                    await self._flush()
+            except Exception:  # a closed or full store: the lines are lost, the invocation must not be
+                pass
 
         return spill
 
