@@ -28,6 +28,7 @@ class Load:
 
     accepted: set[str] = field(default_factory=set)
     refused: dict[str, int] = field(default_factory=dict)
+    refused_bodies: set[bytes] = field(default_factory=set)  #: the distinct bodies of those answers
     cut: int = 0  #: requests that got no answer (connection reset or closed by the signal)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -49,7 +50,7 @@ def post_until(
             try:
                 conn.request("POST", url.path, body=body, headers={"Content-Type": "application/json"})
                 response = conn.getresponse()
-                response.read()
+                answer = response.read()
             except (OSError, http.client.HTTPException):
                 with load.lock:
                     load.cut += 1
@@ -64,6 +65,7 @@ def post_until(
                     load.accepted.add(marker)
                 else:
                     load.refused[marker] = response.status
+                    load.refused_bodies.add(answer)
         conn.close()
 
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]

@@ -78,6 +78,8 @@ def test_a_disk_that_fills_under_load_loses_no_accepted_webhook(start_server: St
     accepted = set(load.accepted)
     print(f"disk full: {len(accepted)} answered 200 ({len(accepted) - full_since} after the limit), "
           f"{len(refused)} refused with {sorted(set(refused.values()))}, {load.cut} cut; health {health}")
+    # the sample API's 5xx integration response (asyncgate/cdk/api.py), as API Gateway would select it
+    assert load.refused_bodies == {b'{"status": "webhook failed"}'}, load.refused_bodies
     assert health == 200
     assert refused, "the full disk refused nothing"
     assert set(refused.values()) <= {500, 503}, refused
