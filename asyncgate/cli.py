@@ -94,7 +94,7 @@ def _synth(args: argparse.Namespace) -> int:
 def _up(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from asyncgate.local.assembly import load_assembly
+    from asyncgate.local.assembly import AssemblyError, load_assembly
     from asyncgate.local.runtime import Runtime
     from asyncgate.local.server import create_app
     from asyncgate.local.store import StoreError
@@ -123,7 +123,11 @@ def _up(args: argparse.Namespace) -> int:
                     "authentication of its own", args.host)
     data_dir: Path = (args.data_dir or app_dir / ".asyncgate").resolve()
     endpoint = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}"
-    assembly = load_assembly(assembly_dir)
+    try:
+        assembly = load_assembly(assembly_dir)
+    except (AssemblyError, OSError, ValueError) as exc:  # a broken or hostile cdk.out: one line, no trace
+        print(f"asyncgate: cannot load the cloud assembly {assembly_dir}: {exc}", file=sys.stderr)
+        return 1
     try:
         runtime = Runtime(assembly, data_dir, time_scale=args.time_scale, endpoint_url=endpoint)
     except (StoreError, OSError) as exc:  # read-only, full or corrupt: refuse before serving anything

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import ASYNCGATE, REPO, LiveServer, free_port
 from tests.faults.conftest import create_function, zipped
+from tests.faults.test_storage_faults import assembly
+
+__all__ = ["assembly"]  # the storage tests' fixture: the sample app's synthesized cdk.out
 
 SNOOP = """
 import os, socket
@@ -141,3 +145,24 @@ def test_a_non_loopback_host_is_warned_about(tmp_path: Path) -> None:
     )
     assert "binding 192.0.2.1: the server is reachable from other machines" in done.stderr, done.stderr
     assert done.returncode != 0
+
+
+def test_an_asset_that_escapes_the_assembly_is_refused_at_start(assembly: Path, tmp_path: Path) -> None:
+    """A cdk.out whose Lambda asset folder is a symlink to /etc: ``asyncgate up`` refuses it in one line
+    (the escape rules themselves are pinned in tests/assembly/test_assembly_templates.py)."""
+    hostile = tmp_path / "cdk.out"
+    shutil.copytree(assembly, hostile, symlinks=True)
+    asset = next(p for p in hostile.glob("asset.*") if p.is_dir())
+    shutil.rmtree(asset)
+    asset.symlink_to("/etc")
+    done = subprocess.run(
+        [str(ASYNCGATE), "up", "--assembly", str(hostile), "--port", str(free_port()),
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=120,
+    )
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(lines) == 1 and lines[0].startswith("asyncgate: cannot load the cloud assembly "), lines
+    assert "outside the cloud assembly" in lines[0]
+    assert not (tmp_path / "data").exists()  # refused before anything was written
