@@ -12,7 +12,8 @@ Why this shape:
   URL pattern and returns ``(status, headers, body)``. Both paths below end there.
 - **HTTP** (``handle``): a boto3/CLI request that arrived on our port is re-addressed to the service's
   AWS host (path, query, headers and body unchanged) and handed to the dispatcher, so wire shapes —
-  XML for SNS, JSON 1.0/1.1, S3's REST-XML — are moto's, byte for byte.
+  XML for SNS, JSON 1.0/1.1, S3's REST-XML — are moto's, byte for byte. What moto cannot parse is
+  refused first with the service's own 400 (``wire.py``); an unimplemented action answers 501.
 - **Calls** (``call``): a botocore client per service whose ``before-send`` hook is the dispatcher. The
   SDK's own serializer and parser run, so parameters and results have exactly the SDK's names and
   types, and errors arrive as botocore ``ClientError``s with AWS's codes. No request leaves the
@@ -28,8 +29,9 @@ Why this shape:
 
 State is moto's: **in memory only**. Queued messages, items, records and objects do not survive a
 restart; the resources the template declares are created again at start-up (``provision.py``) under
-the same names and ARNs. moto's account is ``MOTO_ACCOUNT_ID`` (set here to the runtime's account) and
-the region is the runtime's.
+the same names and ARNs. moto reads its account from the ``MOTO_ACCOUNT_ID`` environment variable,
+which the first call sets to the runtime's account (process-wide: the server process is ours); the
+region is the runtime's.
 
 Example:
     >>> import asyncio
