@@ -10,7 +10,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-import timeit
 from pathlib import Path
 from typing import Any
 
@@ -202,14 +201,6 @@ def test_unknown_aws_managed_policy_warns_once(app_stack: Stack, caplog: pytest.
         Iam.from_stacks([app_stack])
     warnings = [r for r in caplog.records if "AmazonS3ReadOnlyAccess" in r.getMessage()]
     assert len(warnings) == 1
-
-
-def test_is_allowed_is_fast(iam: Iam, app_stack: Stack) -> None:
-    fn = first(app_stack, "AWS::Lambda::Function", "Fn").attributes["Arn"] + ":live"
-    invoker = first(app_stack, "AWS::IAM::Role", "Invoker").attributes["Arn"]
-    n = 5000
-    seconds = timeit.timeit(lambda: iam.is_allowed(invoker, "lambda:InvokeFunction", fn), number=n)
-    assert seconds / n < 20e-6
 
 
 # -- hand-built policies -----------------------------------------------------------------------------------
