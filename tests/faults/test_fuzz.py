@@ -10,7 +10,9 @@ each gives a value or the error it is designed to give — never another excepti
   ``StatesError`` (States.IntrinsicFailure / States.Runtime);
 - JSONata: ``compile_jsonata`` an expression or ``ValueError``; ``evaluate`` a value or ``StatesError``
   (States.QueryEvaluationError);
-- ``parse_definition``: a definition or ``InvalidDefinition`` (AWS's message).
+- ``parse_definition``: a definition or ``InvalidDefinition`` (AWS's message);
+- request bodies (``gateway/jsonbody.py``): a value or ``JsonBodyError`` with Jackson's words, and any
+  JSON document reads back as sent.
 
 Text is drawn from each language's own alphabet, so the fuzzers reach past the first character.
 """
@@ -27,6 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asyncgate.local.errors import InvalidDefinition
+from asyncgate.local.gateway.jsonbody import JsonBodyError, read_json
 from asyncgate.local.gateway.mapping import UTIL, InputBody, Params
 from asyncgate.local.gateway.vtl import TemplateAbort, TemplateFailed, compile_template
 from asyncgate.local.states.errors import StatesError
@@ -181,3 +184,42 @@ def test_parse_definition_gives_a_definition_or_invalid_definition(doc: dict[str
 def test_parse_definition_of_any_text(text: str) -> None:
     with contextlib.suppress(InvalidDefinition):
         parse_definition(text)
+
+
+# -- request bodies (gateway/jsonbody.py: the body as Jackson reads it) ----------------------------------
+BODY = tokens("{", "}", "[", "]", '"', ":", ",", " ", "\n", "1", "-", "0.5e3", "true", "null", "NaN",
+              "Infinity", "\\", "\\u00e9", "\\ud800", "a", "é", "\x00", max_size=40)
+
+
+@FUZZ
+@given(BODY.map(lambda s: s.encode("utf-8", "surrogatepass")) | st.binary(max_size=64)
+       | st.integers(1, 3000).map(lambda n: b"[" * n + b"]" * n))
+def test_a_request_body_reads_or_fails_as_jackson_does(raw: bytes) -> None:
+    try:
+        read_json(raw)
+    except JsonBodyError as exc:
+        assert str(exc), raw
+
+
+@FUZZ
+@given(json_values)
+def test_a_json_body_reads_back_as_sent(value: Any) -> None:
+    assert read_json(json.dumps(value).encode()) == value
+
+
+@FUZZ
+@given(st.integers(1, 2000), st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")]))
+def test_nesting_up_to_jacksons_limit_reads_and_past_it_is_refused(
+    depth: int, brackets: tuple[bytes, bytes]
+) -> None:
+    opening, closing = brackets
+    raw = opening * depth + b"1" + closing * depth
+    if depth <= 1000:
+        read_json(raw)
+    else:
+        try:
+            read_json(raw)
+        except JsonBodyError as exc:
+            assert str(exc).startswith("Document nesting depth (1001) exceeds the maximum allowed (1000")
+        else:
+            raise AssertionError(f"depth {depth} was read")

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 __all__ = ["JsonBodyError", "read_json"]
@@ -52,8 +53,27 @@ def read_json(raw: bytes) -> Any:
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
         raise JsonBodyError("No content to map due to end-of-input" + _where(text))
+    # Jackson refuses nesting past MAX_DEPTH; count brackets first (C speed) so small bodies pay ~nothing.
+    if text.count("[") + text.count("{") > MAX_DEPTH and (at := _past_max_depth(text)) is not None:
+        raise JsonBodyError(
+            f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
+            "`StreamReadConstraints.getMaxNestingDepth()`)" + _where(text[: at + 1])
+        )
     try:
-        value, _ = _DECODER.raw_decode(text, start)
+        value, _ = _decode(text, start)
+    except RecursionError:  # within Jackson's limit, deeper than Python's stack: give it the frames
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + 2 * MAX_DEPTH)
+        try:
+            value, _ = _decode(text, start)
+        finally:
+            sys.setrecursionlimit(limit)
+    return value
+
+
+def _decode(text: str, start: int) -> tuple[Any, int]:
+    try:
+        return _DECODER.raw_decode(text, start)
     except _NonStandardError as exc:
         raise JsonBodyError(
             f"Non-standard token '{exc}': enable JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS to allow"
@@ -61,21 +81,14 @@ def read_json(raw: bytes) -> Any:
         ) from exc
     except json.JSONDecodeError as exc:
         raise JsonBodyError(_describe(exc) + _where(text[: exc.pos + 1])) from exc
-    except RecursionError:  # e.g. 100k '[': Jackson stops at its nesting limit; Python's stack first
-        at = _past_max_depth(text)
-        raise JsonBodyError(
-            f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
-            "`StreamReadConstraints.getMaxNestingDepth()`)" + _where(text[: at + 1])
-        ) from None
-    return value
 
 
 #: Jackson's ``StreamReadConstraints`` default nesting limit.
 MAX_DEPTH = 1000
 
 
-def _past_max_depth(text: str) -> int:
-    """Where the nesting goes past ``MAX_DEPTH`` (or about where Python's parser gave up)."""
+def _past_max_depth(text: str) -> int | None:
+    """Where the nesting goes past ``MAX_DEPTH``, or None if it never does."""
     depth = 0
     in_string = escaped = False
     for pos, ch in enumerate(text):
@@ -94,7 +107,7 @@ def _past_max_depth(text: str) -> int:
                 return pos
         elif ch in "]}":
             depth -= 1
-    return len(text) - 1
+    return None
 
 
 def _where(consumed: str) -> str:
