@@ -366,8 +366,22 @@ def test_run_state_runs_one_state_with_given_context_and_notes_the_data_flow() -
 
 
 def test_an_endless_pass_loop_yields_to_the_event_loop() -> None:
-    """A looping workflow must not starve the one event loop the whole server runs on."""
+    """A looping workflow must not starve the one event loop the whole server runs on.
+
+    The recorder ends the run after 20,000 transitions; a ticker task counts how often it got the loop
+    meanwhile. An engine that never yields leaves it one tick; no wall clock is involved.
+    """
+    from asyncgate.local.states.engine import Engine
+    from asyncgate.local.states.parse import parse_definition
+    from tests.states.engine_harness import Events, context
+
     definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}
+
+    class Bounded(Events):
+        async def event(self, type: str, details: dict[str, Any] | None) -> None:
+            if self.last_id > 20_000:
+                raise RuntimeError("enough")
+            await super().event(type, details)
 
     async def main() -> int:
         ticks = 0
@@ -379,11 +393,12 @@ def test_an_endless_pass_loop_yields_to_the_event_loop() -> None:
                 await asyncio.sleep(0)
 
         tick = asyncio.ensure_future(ticker())
-        run = asyncio.ensure_future(run_definition(definition, {}))
-        await asyncio.sleep(0.2)
-        run.cancel()
+        clock = VirtualClock()
+        engine = Engine(parse_definition(definition), tasks=None, clock=clock)
+        run = engine.run({}, context({}, start=clock.time()), Bounded())
+        await asyncio.gather(run, return_exceptions=True)
         tick.cancel()
-        await asyncio.gather(run, tick, return_exceptions=True)
+        await asyncio.gather(tick, return_exceptions=True)
         return ticks
 
     assert asyncio.run(main()) > 10
