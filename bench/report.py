@@ -67,8 +67,9 @@ Profiled on the machine above (py-spy 0.4 on `asyncgate up` under the 32-connect
 cProfile and `time.process_time` on an in-process harness driving `Gateway.handle` with the real
 Lambda runtime):
 
-- **One webhook costs the server process ~1.2-1.4 ms of CPU** (event loop plus store thread; the
-  Lambda worker processes come on top), against ~50 µs a request for the bare ASGI app. The gateway's
+- **One webhook costs the server process ~0.9-1.0 ms of CPU** on a quiet box, 1.2-1.4 ms on a busy
+  one (event loop plus store thread; the Lambda worker processes come on top), against ~35-50 µs a
+  request for the bare ASGI app. The gateway's
   own pipeline (route, IAM, VTL, StartExecution call, response) is ~70 µs of it. The rest is the
   execution the `200` promised: the engine, the Lambda invocation, the log events and the store.
 - Under load `top -H` shows the event-loop thread at ~95% of a core and ~50% of all CPU time in the
@@ -85,7 +86,8 @@ Lambda runtime):
 
 What was tried: uvloop + httptools (kept: bare ASGI 3.5k -> 19.8k req/s, the seed 581 -> 693
 req/s in the same run); gathering `write_nowait` ops per loop iteration so the writer thread wakes
-once per iteration (no change measurable above the noise of a shared box; not committed).
+once per iteration (in-process harness, three interleaved runs each: 901-1017 µs of CPU per
+webhook before, 894-1073 µs after — no difference, so not committed).
 
 What would move the missed targets, largest first: run executions off the intake's event loop (a
 second process, or a worker thread per core, fed by the durable pending-start rows the store already
