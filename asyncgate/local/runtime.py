@@ -96,7 +96,9 @@ class Runtime:
         self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS},
                                     emulated=EmulatedIntegrations(self.aws, self.iam))
         self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
-        self.gateway = Gateway(self.apis, aws=self.caller, lambdas=self.lambdas, logs=self.logs)
+        self.gateway = Gateway(
+            self.apis, aws=self.caller, lambdas=self.lambdas, logs=self.logs, iam=self.iam
+        )
         self.unsupported: dict[str, int] = {
             type_: n for type_, n in (assembly.unsupported if assembly else {}).items()
             if type_ not in PROVISIONED_TYPES

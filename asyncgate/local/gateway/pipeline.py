@@ -23,7 +23,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import AwsError
 from ..logs import Logs
@@ -70,6 +70,12 @@ _HOP_BY_HOP = frozenset(
 _Fail = GatewayError  # the stages end a request by raising it
 
 
+class PolicyJudge(Protocol):
+    """The identity-policy check of a role (``asyncgate.local.iam.Iam``)."""
+
+    def is_allowed(self, principal_arn: str, action: str, resource_arn: str) -> bool: ...
+
+
 class Gateway:
     """Serves the deployed stages of REST APIs.
 
@@ -107,9 +113,11 @@ class Gateway:
         lambdas: LambdaInvoker | None = None,
         http: HttpCaller | None = None,
         logs: Logs | None = None,
+        iam: PolicyJudge | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._apis = {api.api_id: api for api in apis}
+        self._iam = iam
         self._aws = aws
         self._lambdas = lambdas
         self._http = http
@@ -269,9 +277,17 @@ class Gateway:
         )
 
     def _check_permission(self, inv: Invocation, integration: Integration, function: str) -> None:
-        """A credentials-less Lambda integration needs the function's permission for this method."""
+        """A Lambda integration needs the function's permission for this method, or a role that may invoke."""
         assert inv.api is not None and inv.stage is not None
         if integration.credentials is not None:
+            # With credentials, API Gateway assumes the role: the role must allow the invoke.
+            if self._iam is not None and not self._iam.is_allowed(
+                integration.credentials, "lambda:InvokeFunction", function
+            ):
+                raise _Fail(
+                    GatewayResponseType.API_CONFIGURATION_ERROR,
+                    log="Execution failed due to configuration error: Invalid permissions on Lambda function",
+                )
             return
         req = inv.request
         source = method_arn(inv.api.api_id, inv.stage.name, req.method, req.path)
