@@ -24,7 +24,7 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from .auth import AuthorizerCache, Grant, LambdaAuthorizer, authorize, authorizer_arn, method_arn
 from .errors import GatewayError, GatewayResponseType
@@ -37,11 +37,18 @@ from .throttling import QuotaCounter, Throttle, TokenBucket
 __all__ = ["Admission"]
 
 
+class PolicyJudge(Protocol):
+    """The identity-policy check of a role (``asyncgate.local.iam.Iam``)."""
+
+    def is_allowed(self, principal_arn: str, action: str, resource_arn: str) -> bool: ...
+
+
 class Admission:
     """Authorizers, API keys, usage plans and throttles for one gateway."""
 
-    def __init__(self, *, lambdas: LambdaInvoker | None) -> None:
+    def __init__(self, *, lambdas: LambdaInvoker | None, iam: PolicyJudge | None = None) -> None:
         self.lambdas = lambdas
+        self.iam = iam
         self.cache = AuthorizerCache()
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
         self._quotas: dict[tuple[str, str], QuotaCounter] = {}
@@ -68,9 +75,15 @@ class Admission:
     async def _authorize(self, inv: Invocation, authorizer: LambdaAuthorizer) -> Grant:
         assert inv.api is not None and inv.stage is not None and inv.context is not None
         api = inv.api
-        if authorizer.credentials is None and not api.invoke_permissions.allows(
-            authorizer.function, authorizer_arn(api.api_id, authorizer.authorizer_id)
-        ):
+        if authorizer.credentials is None:
+            allowed = api.invoke_permissions.allows(
+                authorizer.function, authorizer_arn(api.api_id, authorizer.authorizer_id)
+            )
+        else:  # API Gateway assumes AuthorizerCredentials: that role must be allowed to invoke
+            allowed = self.iam is None or self.iam.is_allowed(
+                authorizer.credentials, "lambda:InvokeFunction", authorizer.function
+            )
+        if not allowed:
             raise GatewayError(
                 GatewayResponseType.AUTHORIZER_CONFIGURATION_ERROR,
                 log=f"authorizer {authorizer.name}: Invalid permissions on Lambda function",

@@ -23,12 +23,12 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from ..errors import AwsError
 from ..logs import Logs
 from .access_log import AccessLog, access_log_context
-from .admission import Admission
+from .admission import Admission, PolicyJudge
 from .auth import method_arn
 from .events import proxy_event_of
 from .integrations.aws import AwsCaller, IntegrationResult, call_aws
@@ -69,11 +69,6 @@ _HOP_BY_HOP = frozenset(
 
 _Fail = GatewayError  # the stages end a request by raising it
 
-
-class PolicyJudge(Protocol):
-    """The identity-policy check of a role (``asyncgate.local.iam.Iam``)."""
-
-    def is_allowed(self, principal_arn: str, action: str, resource_arn: str) -> bool: ...
 
 
 class Gateway:
@@ -123,7 +118,7 @@ class Gateway:
         self._http = http
         self._logs = logs
         self._clock = clock
-        self._admission = Admission(lambdas=lambdas)
+        self._admission = Admission(lambdas=lambdas, iam=iam)
         self._stages: tuple[_Step, ...] = (
             self._route,
             self._admission.admit,
