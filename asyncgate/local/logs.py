@@ -228,6 +228,18 @@ class Logs:
             raise ResourceNotFoundException("The specified log group does not exist.")
         return name
 
+    def _require_stream(self, request: dict[str, Any]) -> tuple[str, str]:
+        group = self._require_group(request.get("logGroupName"))
+        stream = request.get("logStreamName")
+        exists = isinstance(stream, str) and self.store.read(
+            lambda db: db.execute(
+                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
+            ).fetchone()
+        )
+        if not exists:
+            raise ResourceNotFoundException("The specified log stream does not exist.")
+        return group, str(stream)
+
     async def create_log_group(self, request: dict[str, Any]) -> dict[str, Any]:
         """CreateLogGroup."""
         name = request.get("logGroupName")
@@ -275,19 +287,11 @@ class Logs:
 
     async def put_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
         """PutLogEvents: the stream must exist, as on AWS."""
-        group = self._require_group(request.get("logGroupName"))
-        stream = request.get("logStreamName")
-        exists = self.store.read(
-            lambda db: db.execute(
-                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
-            ).fetchone()
-        )
-        if not exists:
-            raise ResourceNotFoundException("The specified log stream does not exist.")
+        group, stream = self._require_stream(request)
         events = request.get("logEvents") or []
-        rows = [(group, str(stream), int(e["timestamp"]), str(e["message"])) for e in events]
+        rows = [(group, stream, int(e["timestamp"]), str(e["message"])) for e in events]
         if rows:
-            await self.store.write(lambda db: self._append(db, group, str(stream), rows))
+            await self.store.write(lambda db: self._append(db, group, stream, rows))
         return {"nextSequenceToken": _token("seq", _now_ms())}
 
     async def describe_log_groups(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -369,15 +373,7 @@ class Logs:
 
     async def get_log_events(self, request: dict[str, Any]) -> dict[str, Any]:
         """GetLogEvents: one stream, forward or backward, with AWS's f/ and b/ tokens."""
-        group = self._require_group(request.get("logGroupName"))
-        stream = request.get("logStreamName")
-        exists = self.store.read(
-            lambda db: db.execute(
-                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
-            ).fetchone()
-        )
-        if not exists:
-            raise ResourceNotFoundException("The specified log stream does not exist.")
+        group, stream = self._require_stream(request)
         limit = _limit(request, _PAGE_MAX, _PAGE_MAX)
         start = request.get("startTime") or 0
         end = request.get("endTime") or 2**62
