@@ -14,7 +14,8 @@ from asyncgate.local.errors import (
     ResourceAlreadyExistsException,
     ResourceNotFoundException,
 )
-from asyncgate.local.logs import Logs, compile_filter_pattern
+from asyncgate.local.log_filters import compile_filter_pattern
+from asyncgate.local.logs import Logs
 from asyncgate.local.store import Store
 
 
