@@ -18,7 +18,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncgate.local.assembly import Resource, Stack, load_assembly
-from asyncgate.local.iam import Decision, Iam, _compile_patterns, caller_arn, role_name_of
+from asyncgate.local.iam import Decision, Iam, caller_arn, role_name_of
+from asyncgate.local.iam.policy import compile_patterns
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -296,21 +297,21 @@ text = st.text(alphabet=st.sampled_from(list("aAbB:/-.")), max_size=8)
 
 @given(pattern=st.text(alphabet=chars, max_size=8), value=text)
 def test_resource_wildcards_match_like_fnmatchcase(pattern: str, value: str) -> None:
-    assert _compile_patterns([pattern], ignore_case=False).matches(value) == fnmatch.fnmatchcase(
+    assert compile_patterns([pattern], ignore_case=False).matches(value) == fnmatch.fnmatchcase(
         value, pattern
     )
 
 
 @given(pattern=st.text(alphabet=chars, max_size=8), value=text)
 def test_action_wildcards_ignore_case(pattern: str, value: str) -> None:
-    matched = _compile_patterns([pattern], ignore_case=True).matches(value.lower())
+    matched = compile_patterns([pattern], ignore_case=True).matches(value.lower())
     assert matched == fnmatch.fnmatchcase(value.lower(), pattern.lower())
 
 
 @given(patterns=st.lists(st.text(alphabet=chars, max_size=6), max_size=4), value=text)
 def test_pattern_lists_match_if_any_matches(patterns: list[str], value: str) -> None:
     expected = any(fnmatch.fnmatchcase(value, p) for p in patterns)
-    assert _compile_patterns(patterns, ignore_case=False).matches(value) == expected
+    assert compile_patterns(patterns, ignore_case=False).matches(value) == expected
 
 
 # -- permissions boundaries ---------------------------------------------------------------------------------
