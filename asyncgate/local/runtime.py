@@ -32,7 +32,7 @@ from asyncgate.local.aws_services.provision import PROVISIONED_TYPES, provision
 from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
-from asyncgate.local.lambdas.service import FunctionConfig, LambdaService
+from asyncgate.local.lambdas import FunctionConfig, LambdaService
 from asyncgate.local.logs import Logs
 from asyncgate.local.service_calls import LOGS, STATES, ServiceCaller
 from asyncgate.local.states.clock import Clock, ScaledClock, SystemClock

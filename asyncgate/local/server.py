@@ -185,8 +185,8 @@ def create_app(
         json_version = "1.0" if prefix == "AWSStepFunctions" else "1.1"
         content_type = f"application/x-amz-json-{json_version}"
         if not runtime.protocol.handles(prefix):
-            error = UnknownOperationException(f"Operation {target or '(none)'} is not supported.")
-            return Response(error_body(error), status_code=error.http_status, media_type=content_type)
+            unknown = UnknownOperationException(f"Operation {target or '(none)'} is not supported.")
+            return Response(error_body(unknown), status_code=unknown.http_status, media_type=content_type)
         try:
             body = await _read_body(request.receive)
         except _BodyTooLargeError:

@@ -79,9 +79,10 @@ class ServiceCaller:
         """Run ``service:action`` as ``credentials`` (a role ARN); never raises."""
         target = self._services.get(service)
         if target is None and self._emulated is not None:
-            return await self._emulated.call(
+            emulated: IntegrationResult = await self._emulated.call(
                 service=service, action=action, body=body, credentials=credentials, headers=headers
             )
+            return emulated
         if target is None:
             message = f"Service {service} is not served locally by asyncgate"
             return IntegrationResult(status=500, headers={}, body=json.dumps({"message": message}).encode())

@@ -139,7 +139,8 @@ class Store:
 
     def write_sync(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in the next group commit and block until durable (start-up, threads)."""
-        return self._submit(op).result()
+        result: T = self._submit(op).result()
+        return result
 
     async def barrier(self) -> None:
         """Wait until every write queued before this call is committed."""
