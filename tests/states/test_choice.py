@@ -51,7 +51,7 @@ def test_recorded_operator_results(case: dict[str, Any]) -> None:
 
 def test_corpus_cases_found() -> None:
     if not CORPUS.exists():
-        pytest.skip("conformance corpus not available")
+        pytest.fail(f"the conformance corpus is missing: {CORPUS}")
     assert len(_operator_cases()) > 350
 
 

@@ -1,8 +1,7 @@
 """The engine against AWS's recorded results: every ``kind=execution`` case that needs no Lambda.
 
 Each case runs the engine directly (no server) on a virtual clock and compares status, output, error
-and cause with the recording. Cases the engine does not yet match are listed in ``DIVERGENCES`` with a
-reason, marked xfail(strict) so a fix shows up as an unexpected pass; none are skipped.
+and cause with the recording: all of them match, so there is no divergence list; none are skipped.
 The boto3 conformance runner against a live server belongs to the service's tests.
 """
 
@@ -18,21 +17,7 @@ from tests.states.engine_harness import compare, load_cases, run_definition
 
 CASES = [c for c in load_cases() if c["kind"] == "execution" and not c.get("lambdas")]
 
-#: id -> why the engine differs from the recording
-DIVERGENCES: dict[str, str] = {}
-
-
-def _params() -> list[Any]:
-    out = []
-    for case in CASES:
-        marks = []
-        if case["id"] in DIVERGENCES:
-            marks.append(pytest.mark.xfail(strict=True, reason=DIVERGENCES[case["id"]]))
-        out.append(pytest.param(case, id=case["id"], marks=marks))
-    return out
-
-
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", [pytest.param(case, id=case["id"]) for case in CASES])
 def test_execution_case(case: dict[str, Any]) -> None:
     outcome, _ = asyncio.run(asyncio.wait_for(run_definition(case["definition"], case["input"]), 20))
     expected, actual = compare(case, outcome)
@@ -51,4 +36,4 @@ def test_corpus_pass_count(capsys: pytest.CaptureFixture[str]) -> None:
         passed += actual == expected
     with capsys.disabled():
         print(f"\nengine corpus: {passed}/{len(CASES)} no-Lambda executions match AWS's recordings")
-    assert passed >= len(CASES) - len(DIVERGENCES)
+    assert passed == len(CASES)

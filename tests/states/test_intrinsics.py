@@ -73,7 +73,7 @@ def test_recorded_results(text: str, case: dict[str, Any]) -> None:
 
 def test_corpus_has_intrinsic_cases() -> None:
     if not CORPUS.exists():
-        pytest.skip("conformance corpus not available")
+        pytest.fail(f"the conformance corpus is missing: {CORPUS}")
     assert len(_intrinsic_cases()) > 80
 
 

@@ -64,7 +64,7 @@ def test_recorded_pass_outputs(name: str, output: Any, case: dict[str, Any]) -> 
 
 def test_corpus_cases_found() -> None:
     if not CORPUS.exists():
-        pytest.skip("conformance corpus not available")
+        pytest.fail(f"the conformance corpus is missing: {CORPUS}")
     assert len(_pass_output_cases()) >= 30
 
 

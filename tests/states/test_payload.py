@@ -77,7 +77,7 @@ def test_recorded_pass_parameters(name: str, parameters: Any, case: dict[str, An
 
 def test_corpus_cases_found() -> None:
     if not CORPUS.exists():
-        pytest.skip("conformance corpus not available")
+        pytest.fail(f"the conformance corpus is missing: {CORPUS}")
     assert len(_pass_parameter_cases()) > 100
 
 
