@@ -160,9 +160,50 @@ def test_a_map_resumes_to_the_right_output_after_kill_9(start_server: StartServe
     assert json.loads(described["output"]) == [{"sq": 2}, {"sq": 4}, {"sq": 6}]
     types = assert_each_event_once(history(again, arn))
     assert types["MapStateEntered"] == types["MapStateExited"] == types["MapStateSucceeded"] == 1
-    # the interrupted Map runs again as one unit (recovery.py: at-least-once for the interrupted state);
-    # its iterations finished before the kill are in the history once more
-    assert types["MapIterationSucceeded"] >= 3
+    # the iterations finished before the kill are reused from their checkpoints, not run again
+    assert types["MapStateStarted"] == 1
+    assert types["MapIterationStarted"] == types["MapIterationSucceeded"] == 3
+
+
+def test_a_map_keeps_its_finished_iterations_across_kill_9(start_server: StartServer) -> None:
+    server = start_server()
+    machine = create(server, "durable-map-progress", {
+        "Each": {
+            "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2, "ResultPath": "$.out", "End": True,
+            "ItemProcessor": {"StartAt": "Pause", "States": {
+                "Pause": {"Type": "Wait", "Seconds": 2, "Next": "Double"},
+                "Double": {"Type": "Pass", "Parameters": {"d.$": "States.MathAdd($, $)"}, "End": True},
+            }},
+        },
+    }, "Each")
+    arn = server.client("stepfunctions").start_execution(
+        stateMachineArn=machine, input='{"items": [1, 2, 3, 4, 5, 6]}')["executionArn"]
+    deadline = time.monotonic() + 30
+    while sum(e["type"] == "MapIterationSucceeded" for e in history(server, arn)) < 2:
+        assert time.monotonic() < deadline, [e["type"] for e in history(server, arn)]
+        time.sleep(0.05)
+    server.stop(signal.SIGKILL)
+
+    again = start_server(data_dir=server.data_dir)
+    described = finished(again, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"])["out"] == [{"d": 2 * n} for n in range(1, 7)]
+    events = history(again, arn)
+    types = assert_each_event_once(events)  # ids 1..n, one terminal event, nothing aborted
+    iteration_events = Counter(
+        (e["type"], e["mapIterationStartedEventDetails" if e["type"] == "MapIterationStarted"
+                      else "mapIterationSucceededEventDetails"]["index"])
+        for e in events if e["type"] in ("MapIterationStarted", "MapIterationSucceeded")
+    )
+    assert sorted(iteration_events) == sorted(
+        (t, i) for t in ("MapIterationStarted", "MapIterationSucceeded") for i in range(6)
+    )
+    assert set(iteration_events.values()) == {1}, iteration_events
+    assert types["MapStateEntered"] == types["MapStateStarted"] == types["MapStateSucceeded"] == 1
+    assert types["MapStateExited"] == 1
+    # finished iterations were not run again: at most the two in flight at the kill re-entered their Wait
+    assert 6 <= types["WaitStateEntered"] <= 8
+    assert types["WaitStateExited"] <= 8 and types["PassStateExited"] <= 8
 
 
 def test_sigterm_during_a_wait_then_restart_completes(start_server: StartServer) -> None:

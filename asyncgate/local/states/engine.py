@@ -39,6 +39,7 @@ from .clock import Clock, DeadlineExceeded, iso_millis, within
 from .dataflow import check_size, evaluate_assign, place_result
 from .errors import StatesError, StatesErrorName
 from .history import entered, exited
+from .map_resume import MapProgress, map_progress
 from .model import (
     ChoiceState,
     Definition,
@@ -208,6 +209,10 @@ class Engine:
         if entered_id is not None and isinstance(self.definition.states[start], TaskState):
             # its failed attempts count against its Retry, and a back-off in progress keeps its deadline
             run.resume_retries = (entered_id, *task_failures(history, entered_id))
+        if entered_id is not None and isinstance(self.definition.states[start], MapState):
+            # its finished iterations are reused, not run (and recorded) again: map_resume.py
+            progress = map_progress(history, entered_id)
+            run.resume_map = (entered_id, progress) if progress is not None else None
         if point.redecide:  # a Choice that already exited: decide again, silently
             quiet = _Run(self, ctx, _Silent())
             t = await quiet.state(
@@ -281,13 +286,30 @@ class _Run:
         self.entered_time: float | None = None
         #: a resumed Task's (entered id, recorded failures (error, timestamp), whether it was in back-off)
         self.resume_retries: tuple[int, list[tuple[str, float]], bool] | None = None
+        #: a resumed Map's (entered id, recorded progress) (taken once, by its first attempt)
+        self.resume_map: tuple[int, MapProgress] | None = None
 
-    async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
+    async def emit(
+        self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
+    ) -> int:
+        """Record one event; ``checkpoint`` is private resume data the recorder may store beside it
+        (a recorder without ``checkpointed`` — silent, TestState, a test's — just drops it)."""
         last = getattr(self.recorder, "last_id", None)
         event_id = last + 1 if isinstance(last, int) else self._next
         self._next = event_id + 1
-        await self.recorder.event(type, details)
+        checkpointed = getattr(self.recorder, "checkpointed", None) if checkpoint is not None else None
+        if checkpointed is not None:
+            await checkpointed(type, details, checkpoint)
+        else:
+            await self.recorder.event(type, details)
         return event_id
+
+    def take_map_progress(self, entered_id: int) -> MapProgress | None:
+        """The recorded progress of the resumed Map entered as ``entered_id``, once."""
+        if self.resume_map is None or self.resume_map[0] != entered_id:
+            return None
+        progress, self.resume_map = self.resume_map[1], None
+        return progress
 
     async def machine(
         self,

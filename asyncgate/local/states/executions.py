@@ -20,6 +20,7 @@ vended logs (any type, when the machine logs).
 Tables:
     ``sfn_executions``      one row per Standard execution
     ``sfn_history``         (execution_arn, id) -> event, Standard only
+    ``sfn_checkpoints``     (execution_arn, event_id) -> a Map iteration's result, for resumes only
     ``sfn_pending_starts``  accepted Express async starts not yet finished
 """
 
@@ -76,6 +77,12 @@ CREATE TABLE IF NOT EXISTS sfn_history (
     type TEXT NOT NULL,
     details TEXT,
     PRIMARY KEY (execution_arn, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sfn_checkpoints (
+    execution_arn TEXT NOT NULL,
+    event_id INTEGER NOT NULL,
+    output TEXT NOT NULL,
+    PRIMARY KEY (execution_arn, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sfn_pending_starts (
     arn TEXT PRIMARY KEY,
@@ -268,9 +275,20 @@ def history_row(arn: str, event: HistoryEvent) -> tuple[Any, ...]:
 
 
 def insert_event(arn: str, event: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
-    """A write op appending one event to a Standard execution's history."""
+    """A write op appending one event to a Standard execution's history.
+
+    An event's checkpoint (a Map iteration's result) goes in the same op, so in the same commit: a
+    resume never sees the event without the result it needs.
+    """
     row = history_row(arn, event)
-    return lambda db: db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row) and None
+    checkpoint = event.checkpoint
+
+    def op(db: sqlite3.Connection) -> None:
+        db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row)
+        if checkpoint is not None:
+            db.execute("INSERT OR REPLACE INTO sfn_checkpoints VALUES (?, ?, ?)", (arn, event.id, checkpoint))
+
+    return op
 
 
 def insert_standard(
@@ -290,6 +308,7 @@ def insert_standard(
         if row is not None and row[2] is not None and row[2] <= e.start_date - NAME_RETENTION_SECONDS:
             # closed more than 90 days ago: AWS no longer keeps it, and the name is free again
             db.execute("DELETE FROM sfn_history WHERE execution_arn=?", (e.arn,))
+            db.execute("DELETE FROM sfn_checkpoints WHERE execution_arn=?", (e.arn,))
             db.execute("DELETE FROM sfn_executions WHERE arn=?", (e.arn,))
         elif row is not None:
             return f"{row[0]}:{'same' if row[1] == e.input else 'other'}"

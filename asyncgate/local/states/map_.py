@@ -16,6 +16,8 @@ Spec and developer guide rules kept here:
   ``MapIterationSucceeded`` | ``MapIterationFailed`` | ``MapIterationAborted``, then
   ``MapStateSucceeded`` | ``MapStateFailed``. DISTRIBUTED runs record ``MapRunStarted {mapRunArn}`` and
   ``MapRunSucceeded`` | ``MapRunFailed``; their child executions' events are not in the parent's history.
+- Resume after a restart: each finished iteration's result is checkpointed beside its event, and a
+  resumed Map reuses them, runs only unfinished iterations and records nothing twice (``map_resume.py``).
 
 Example:
     >>> batches([1, 2, 3], {"MaxItemsPerBatch": 2}, None)
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from .dataflow import advance, apply_input_path, evaluate_assign, finish_jsonpath, render
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound, type_name
+from .map_resume import MapProgress, checkpoint, failure_checkpoint
 from .model import End, Failed, MapState, QueryLanguage, Transition
 from .scope import Scope
 
@@ -82,11 +85,14 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     if state.item_batcher:
         inputs = batches(inputs, state.item_batcher, ctx.scope(effective))
     distributed = state.mode == "DISTRIBUTED"
-    await ctx.emit("MapStateStarted", {"length": len(inputs)})
-    if distributed:
+    take = getattr(ctx.run, "take_map_progress", None)
+    progress = (take(ctx.entered_event_id) if take is not None else None) or MapProgress()
+    if "MapStateStarted" not in progress.recorded:
+        await ctx.emit("MapStateStarted", {"length": len(inputs)})
+    if distributed and "MapRunStarted" not in progress.recorded:
         run_arn = _map_run_arn(ctx, state)
         await ctx.emit("MapRunStarted", {"mapRunArn": run_arn})
-    outcome = await _iterate(state, inputs, ctx, limit, tolerant, distributed)
+    outcome = await _iterate(state, inputs, ctx, limit, tolerant, distributed, progress)
     if isinstance(outcome, list) and tolerant:
         failures = sum(1 for r in outcome if isinstance(r, Failed))
         over = (tolerated_count is not None and failures > tolerated_count) or (
@@ -102,7 +108,9 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
                 StatesError(r.error or "", r.cause).to_output() if isinstance(r, Failed) else r
                 for r in outcome
             ]
-    return await _finish(state, value, scope, ctx, outcome, distributed=distributed)
+    return await _finish(
+        state, value, scope, ctx, outcome, distributed=distributed, recorded=progress.recorded
+    )
 
 
 def _mocked(
@@ -131,21 +139,29 @@ async def _finish(
     *,
     distributed: bool,
     mocked: bool = False,
+    recorded: frozenset[str] | set[str] = frozenset(),
 ) -> Transition:
-    """The Map's end: its failure, or its results through Output / ResultSelector, ResultPath, ..."""
+    """The Map's end: its failure, or its results through Output / ResultSelector, ResultPath, ...
+
+    ``recorded``: Map-level events a resumed attempt had already recorded (not written twice).
+    """
     jsonata = state.query_language is QueryLanguage.JSONATA
+
+    async def emit(type: str, details: dict[str, Any] | None) -> None:
+        if type not in recorded:
+            await ctx.emit(type, details)
     if mocked:
         await ctx.emit("MapStateStarted", {"length": len(outcome) if isinstance(outcome, list) else 0})
     if isinstance(outcome, Failed):
         if distributed:
-            await ctx.emit(
+            await emit(
                 "MapRunFailed", {"error": outcome.error, "cause": outcome.cause} if outcome.error else None
             )
-        await ctx.emit("MapStateFailed", None)
+        await emit("MapStateFailed", None)
         return outcome
     if distributed:
-        await ctx.emit("MapRunSucceeded", None)
-    await ctx.emit("MapStateSucceeded", None)
+        await emit("MapRunSucceeded", None)
+    await emit("MapStateSucceeded", None)
     results = outcome
     if jsonata:
         result_scope = ctx.scope(value, result=results)
@@ -160,32 +176,51 @@ async def _finish(
 
 
 async def _iterate(
-    state: MapState, inputs: list[Any], ctx: StateContext, limit: int, tolerant: bool, distributed: bool
+    state: MapState,
+    inputs: list[Any],
+    ctx: StateContext,
+    limit: int,
+    tolerant: bool,
+    distributed: bool,
+    progress: MapProgress,
 ) -> list[Any] | Failed:
-    """Run the iterations; a list of outputs (Failed entries when tolerant) or the first Failed."""
+    """Run the iterations; a list of outputs (Failed entries when tolerant) or the first Failed.
+
+    ``progress`` (a resume): finished iterations are not run, their checkpointed results are reused.
+    """
     gate = asyncio.Semaphore(limit) if limit > 0 else None
     results: list[Any] = [None] * len(inputs)
     running: set[int] = set()
 
     async def one(index: int) -> None:
+        if index in progress.finished:  # finished before a restart: its result, no slot, no events
+            results[index] = progress.finished[index]
+            if isinstance(results[index], Failed) and not tolerant:
+                raise _Stop(results[index])
+            return
         if gate is not None:
             await gate.acquire()
         try:
             running.add(index)
-            if not distributed:
+            if not distributed and index not in progress.started:
                 await ctx.emit("MapIterationStarted", {"name": state.name, "index": index})
             t = await ctx.run_branch(state.processor, inputs[index], silent=distributed)
             running.discard(index)
             if isinstance(t, Failed):
                 if not distributed:
-                    await ctx.emit("MapIterationFailed", {"name": state.name, "index": index})
+                    await ctx.emit(
+                        "MapIterationFailed", {"name": state.name, "index": index}, failure_checkpoint(t)
+                    )
                 results[index] = t
                 if not tolerant:
                     raise _Stop(t)
             else:
                 assert isinstance(t, End)
                 if not distributed:
-                    await ctx.emit("MapIterationSucceeded", {"name": state.name, "index": index})
+                    await ctx.emit(
+                        "MapIterationSucceeded", {"name": state.name, "index": index},
+                        checkpoint(_dumps(t.output)),
+                    )
                 results[index] = t.output
         finally:
             running.discard(index)

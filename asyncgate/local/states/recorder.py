@@ -72,6 +72,9 @@ class HistoryEvent:
     timestamp: float
     type: str
     details: dict[str, Any] | None = None
+    #: private resume data stored beside the event (``sfn_checkpoints``), never in GetExecutionHistory:
+    #: a Map iteration's result, which AWS's history does not carry but a resume must reuse
+    checkpoint: str | None = None
 
     def to_api(self, *, include_data: bool = True) -> dict[str, Any]:
         """The event as GetExecutionHistory returns it."""
@@ -117,11 +120,17 @@ class Recorder:
         """The engine's protocol: record one event."""
         self.append(type, details)
 
-    def append(self, type: str, details: dict[str, Any] | None = None) -> HistoryEvent:
+    async def checkpointed(self, type: str, details: dict[str, Any] | None, checkpoint: str) -> None:
+        """Record one event with private resume data that the store writes in the same commit."""
+        self.append(type, details, checkpoint)
+
+    def append(
+        self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
+    ) -> HistoryEvent:
         """Record one event now and return it."""
         previous = self._last
         self._last = previous + 1
-        event = HistoryEvent(self._last, previous, self._clock(), type, details)
+        event = HistoryEvent(self._last, previous, self._clock(), type, details, checkpoint)
         for sink in self._sinks:
             sink(event)
         return event

@@ -14,10 +14,12 @@ Why this policy:
   Deadlines come from the history, not from the restart: a re-entered Wait keeps its recorded
   EnteredTime (so its deadline), a Task's recorded failures count against its Retry and a back-off in
   progress sleeps only what is left of it, and a Task waiting on a token is issued the same token
-  again before it runs (``task_tokens.py``), so a worker's SendTaskSuccess still lands. A Map or
-  Parallel that was in flight runs again as a whole: its branches or iterations that had finished
-  before the crash appear a second time in the history (AWS's history events carry no per-iteration
-  output to resume them from).
+  again before it runs (``task_tokens.py``), so a worker's SendTaskSuccess still lands. A Map that
+  was in flight keeps its finished iterations: each ``MapIterationSucceeded``/``Failed`` is written
+  with the iteration's result in ``sfn_checkpoints`` (same commit; AWS's history carries no
+  per-iteration output), so the resumed Map reuses those results and runs only the unfinished
+  iterations, recording none of its recorded events again (``map_resume.py``). A Parallel in flight
+  still runs again as a whole (its branches have no events of their own to checkpoint beside).
 - **Otherwise they are closed as FAILED** (``States.Runtime``, with a cause that says why), e.g.
   under a test runner that cannot resume: re-running one from the start could repeat side effects
   that exactly-once forbids, and failing it visibly (DescribeExecution, ListExecutions
@@ -146,11 +148,12 @@ def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[Executio
         )
         events = store.read(
             lambda db, arn=row[0]: db.execute(
-                "SELECT id, previous_id, timestamp, type, details FROM sfn_history WHERE execution_arn=?"
-                " ORDER BY id", (arn,)
+                "SELECT h.id, h.previous_id, h.timestamp, h.type, h.details, c.output FROM sfn_history h"
+                " LEFT JOIN sfn_checkpoints c ON c.execution_arn = h.execution_arn AND c.event_id = h.id"
+                " WHERE h.execution_arn=? ORDER BY h.id", (arn,)
             ).fetchall()
         )
-        history = [HistoryEvent(i, p, t, kind, None if d is None else json.loads(d))
-                   for i, p, t, kind, d in events]
+        history = [HistoryEvent(i, p, t, kind, None if d is None else json.loads(d), c)
+                   for i, p, t, kind, d, c in events]
         out.append((row_to_execution(row, machine, revision), history))
     return out

@@ -3,8 +3,9 @@
 Why from history: the history is what the service commits durably, event by event, and AWS's
 history already says everything a resume needs at the top level of the machine — which state was
 entered with which input (``*StateEntered``), which states finished with which output and which
-variables (``*StateExited`` with ``assignedVariables``). No private checkpoint format is needed, so
-any execution the service recorded can be resumed, and the resumed history reads as AWS's would.
+variables (``*StateExited`` with ``assignedVariables``). So any execution the service recorded can
+be resumed, and the resumed history reads as AWS's would. The one thing AWS's history lacks is a Map
+iteration's result; the store keeps it privately beside its event (``map_resume.py``).
 
 The rule:
 

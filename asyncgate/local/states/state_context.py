@@ -100,9 +100,11 @@ class StateContext:
         if self.run.inspection is not None:
             self.run.inspection.setdefault(self.name, {})[step] = value
 
-    async def emit(self, type: str, details: dict[str, Any] | None = None) -> int:
-        """Record one history event; returns its id."""
-        return await self.run.emit(type, details)
+    async def emit(
+        self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
+    ) -> int:
+        """Record one history event (with private resume data ``checkpoint``); returns its id."""
+        return await self.run.emit(type, details, checkpoint)
 
     def failed(self, exc: StatesError) -> Failed:
         """A Failed transition; data-flow errors get AWS's "An error occurred while ..." prefix.
