@@ -42,6 +42,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.conftest import REPO, SHARED, LiveServer, StartServer
+from tests.corpus_functions import HANDLERS
 
 CASES_FILE = SHARED / "conformance" / "asl" / "cases.jsonl"
 CASES: dict[str, dict[str, Any]] = {
@@ -64,28 +65,6 @@ def _load_gaps() -> dict[str, str]:
 
 
 KNOWN_GAPS = _load_gaps()
-
-# -- fixture Lambda functions (the corpus README's table; line numbers matter for stack traces) --------
-HANDLERS = {
-    "id_function": "def handler(event, context):\n    return event\n",
-    "raise_exception": 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n',
-    "raise_custom_exception": (
-        "class CustomException(Exception):\n"
-        "    message: str\n"
-        "\n"
-        "    def __init__(self):\n"
-        '        self.message = "CustomException message"\n'
-        "\n"
-        "\n"
-        "def handler(event, context):\n"
-        "    raise CustomException()\n"
-    ),
-    "return_bytes_str": "def handler(event, context):\n    return b'\"HelloWorld!\"'\n",
-    "large_output_string": 'def handler(event, context):\n    return ("a" * (257 * 1024)).encode("utf-8")\n',
-    "wait_60_seconds": (
-        "import time\n\n\ndef handler(event, context):\n    time.sleep(60)\n    return event\n"
-    ),
-}
 
 
 def handler_source(function_name: str) -> str | None:

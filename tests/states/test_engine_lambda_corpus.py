@@ -24,28 +24,8 @@ from asyncgate.local.lambdas import FunctionConfig, LambdaService, function_arn
 from asyncgate.local.states.clock import ScaledClock, SystemClock
 from asyncgate.local.states.model import Failed
 from asyncgate.local.states.tasks import LambdaTasks
+from tests.corpus_functions import HANDLERS
 from tests.states.engine_harness import compare, load_cases, run_definition
-
-HANDLERS = {
-    "id_function": "def handler(event, context):\n    return event\n",
-    "raise_exception": 'def handler(event, context):\n    raise Exception("Some exception was raised.")\n',
-    "raise_custom_exception": (
-        "class CustomException(Exception):\n"
-        "    message: str\n"
-        "\n"
-        "    def __init__(self):\n"
-        '        self.message = "CustomException message"\n'
-        "\n"
-        "\n"
-        "def handler(event, context):\n"
-        "    raise CustomException()\n"
-    ),
-    "return_bytes_str": "def handler(event, context):\n    return b'\"HelloWorld!\"'\n",
-    "large_output_string": 'def handler(event, context):\n    return ("a" * (257 * 1024)).encode("utf-8")\n',
-    "wait_60_seconds": (
-        "import time\n\n\ndef handler(event, context):\n    time.sleep(60)\n    return event\n"
-    ),
-}
 
 CASES = [c for c in load_cases() if c["kind"] == "execution" and c.get("lambdas")]
 
