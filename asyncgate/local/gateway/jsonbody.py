@@ -22,7 +22,10 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 import sys
+from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 __all__ = ["JsonBodyError", "read_json"]
@@ -53,8 +56,13 @@ def read_json(raw: bytes) -> Any:
     start = len(text) - len(text.lstrip(" \t\r\n"))
     if start == len(text):
         raise JsonBodyError("No content to map due to end-of-input" + _where(text))
-    # Jackson refuses nesting past MAX_DEPTH; count brackets first (C speed) so small bodies pay ~nothing.
-    if text.count("[") + text.count("{") > MAX_DEPTH and (at := _past_max_depth(text)) is not None:
+    # Jackson refuses nesting past MAX_DEPTH. Counting brackets and the depth check run at C speed, so a
+    # large body pays no per-character Python loop; the exact position is only looked for when too deep.
+    if (
+        text.count("[") + text.count("{") > MAX_DEPTH
+        and _may_be_too_deep(text)
+        and (at := _past_max_depth(text)) is not None
+    ):
         raise JsonBodyError(
             f"Document nesting depth ({MAX_DEPTH + 1}) exceeds the maximum allowed ({MAX_DEPTH}, from "
             "`StreamReadConstraints.getMaxNestingDepth()`)" + _where(text[: at + 1])
@@ -87,9 +95,22 @@ def _decode(text: str, start: int) -> tuple[Any, int]:
 MAX_DEPTH = 1000
 
 
-def _past_max_depth(text: str) -> int | None:
-    """Where the nesting goes past ``MAX_DEPTH``, or None if it never does."""
-    depth = 0
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+def _may_be_too_deep(text: str) -> bool:
+    """Whether the brackets outside strings nest past ``MAX_DEPTH`` (regex and itertools: C speed).
+
+    An unterminated string can make this say yes wrongly; ``_past_max_depth`` then settles it.
+    """
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0) > MAX_DEPTH
+
+
+def _brackets(text: str) -> Iterator[tuple[int, str]]:
+    """The positions and characters of the brackets in ``text`` that stand outside strings."""
     in_string = escaped = False
     for pos, ch in enumerate(text):
         if in_string:
@@ -101,12 +122,17 @@ def _past_max_depth(text: str) -> int | None:
                 in_string = False
         elif ch == '"':
             in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
-                return pos
-        elif ch in "]}":
-            depth -= 1
+        elif ch in "[]{}":
+            yield pos, ch
+
+
+def _past_max_depth(text: str) -> int | None:
+    """Where the nesting goes past ``MAX_DEPTH``, or None if it never does."""
+    depth = 0
+    for pos, ch in _brackets(text):
+        depth += _STEP[ch]
+        if depth > MAX_DEPTH:
+            return pos
     return None
 
 
@@ -124,20 +150,10 @@ def _char(text: str, pos: int) -> str:
 def _container(text: str, pos: int) -> str:
     """Object or Array: the innermost bracket still open at ``pos`` (strings skipped)."""
     stack: list[str] = []
-    in_string = escaped = False
-    for ch in text[:pos]:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
+    for _, ch in _brackets(text[:pos]):
+        if ch in "[{":
             stack.append(ch)
-        elif ch in "]}" and stack:
+        elif stack:
             stack.pop()
     return "Object" if stack and stack[-1] == "{" else "Array"
 
