@@ -37,7 +37,7 @@ import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 from asyncgate.local.lambdas import report
 from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult
@@ -261,23 +261,17 @@ class Pool:
         duration_ms: float,
         status: str,
         error_type: str | None,
+        *,
+        init_ms: float | None = None,
+        after: tuple[str, ...] = (),
     ) -> InvokeResult:
+        """END and REPORT for an invocation the platform ended, then the worker goes: it is not reused."""
         config = self.config
-        now = now_ms()
-        events.append((now, report.end_line(request_id)))
-        events.append(
-            (
-                now,
-                report.report_line(
-                    request_id,
-                    duration_ms=duration_ms,
-                    memory_mb=config.memory_mb,
-                    max_memory_mb=worker.max_memory_mb,
-                    status=status,
-                    error_type=error_type,
-                ),
-            )
+        _end_and_report(
+            events, request_id, duration_ms=duration_ms, memory_mb=config.memory_mb,
+            max_memory_mb=worker.max_memory_mb, init_ms=init_ms, status=status, error_type=error_type,
         )
+        events.extend((events[-1][0], line) for line in after)
         self._logs.put(config.group, worker.stream, events)
         self._forget(worker)
         self._free_slot()
@@ -325,37 +319,18 @@ class Pool:
         if failure is not None:
             code = await worker.kill()
             events += worker.take_events()
-            now = now_ms()
-            events.append((now, report.end_line(request_id)))
             if failure == "timeout":
                 result_payload = report.timeout_error(request_id, config.timeout_s)
                 status, error_type = "timeout", None
+                after = report.timeout_line(request_id, config.timeout_s)
             else:
                 result_payload, error_type = self._died(worker, request_id, code)
                 status = "error"
-            events.append(
-                (
-                    now,
-                    report.report_line(
-                        request_id,
-                        duration_ms=duration,
-                        memory_mb=config.memory_mb,
-                        max_memory_mb=worker.max_memory_mb,
-                        init_ms=init_ms,
-                        status=status,
-                        error_type=error_type,
-                    ),
-                )
+                after = report.exit_line(request_id, code, error_type or "")
+            return self._finish_failed(
+                worker, request_id, head, events, result_payload, duration, status, error_type,
+                init_ms=init_ms, after=(after,),
             )
-            if failure == "timeout":
-                events.append((now, report.timeout_line(request_id, config.timeout_s)))
-            else:
-                events.append((now, report.exit_line(request_id, code, error_type or "")))
-            self._logs.put(config.group, worker.stream, events)
-            self._forget(worker)
-            self._free_slot()
-            tail = _tail(head + worker.spilled_tail + events)
-            return InvokeResult(200, result_payload, "Unhandled", log_tail=tail, request_id=request_id)
 
         events += worker.take_events()
         body = answer.payload
@@ -363,19 +338,9 @@ class Pool:
         if len(body) > report.MAX_RESPONSE_BYTES:
             body = report.response_too_large(len(body))
             function_error = "Unhandled"
-        now = now_ms()
-        events.append((now, report.end_line(request_id)))
-        events.append(
-            (
-                now,
-                report.report_line(
-                    request_id,
-                    duration_ms=duration,
-                    memory_mb=config.memory_mb,
-                    max_memory_mb=mb(answer.mem_kb),
-                    init_ms=init_ms,
-                ),
-            )
+        _end_and_report(
+            events, request_id, duration_ms=duration, memory_mb=config.memory_mb,
+            max_memory_mb=mb(answer.mem_kb), init_ms=init_ms,
         )
         self._logs.put(config.group, worker.stream, events)
         tail = _tail(head + worker.spilled_tail + events)
@@ -407,6 +372,13 @@ class Pool:
         if self._watch is not None:
             self._watch.cancel()
         await asyncio.gather(*(w.kill() for w in workers), return_exceptions=True)
+
+
+def _end_and_report(events: _Events, request_id: str, **report_fields: Any) -> None:
+    """Append an invocation's END and REPORT lines (one timestamp, as Lambda writes them)."""
+    now = now_ms()
+    events.append((now, report.end_line(request_id)))
+    events.append((now, report.report_line(request_id, **report_fields)))
 
 
 def _init_start(config: FunctionConfig) -> str:
