@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound
-from .model import End, Next, Renderable
+from .model import End, Next, QueryLanguage, Renderable
 from .scope import Scope
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "evaluate_assign",
     "finish_jsonpath",
     "place_result",
+    "prepare_input",
     "render",
     "size_of",
 ]
@@ -104,6 +105,29 @@ def render(template: Renderable | None, scope: Scope, default: Any) -> Any:
     if template is None:
         return default
     return template.render(scope)
+
+
+class _Inspected(Protocol):
+    """What ``prepare_input`` needs of a state's context: scopes and TestState's inspection notes."""
+
+    def scope(self, value: Any) -> Scope: ...
+
+    def note(self, step: str, value: Any) -> None: ...
+
+
+def prepare_input(state: Any, value: Any, ctx: _Inspected) -> Any:
+    """A Task's or Parallel's effective input: ``Arguments`` (JSONata) or ``InputPath`` then
+    ``Parameters`` (JSONPath), each step noted for TestState's inspection data."""
+    scope = ctx.scope(value)
+    if state.query_language is QueryLanguage.JSONATA:
+        prepared = render(state.arguments, scope, value)
+        ctx.note("afterArguments", prepared)
+        return prepared
+    effective = apply_input_path(state.input_path, state.input_path_null, scope)
+    ctx.note("afterInputPath", effective)
+    prepared = render(state.parameters, ctx.scope(effective), effective)
+    ctx.note("afterParameters", prepared)
+    return prepared
 
 
 def evaluate_assign(assign: Renderable | None, scope: Scope) -> dict[str, Any] | None:

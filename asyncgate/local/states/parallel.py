@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from .dataflow import advance, apply_input_path, evaluate_assign, finish_jsonpath, render
+from .dataflow import advance, evaluate_assign, finish_jsonpath, prepare_input, render
 from .model import End, Failed, ParallelState, QueryLanguage, Transition
 
 if TYPE_CHECKING:
@@ -32,15 +32,8 @@ __all__ = ["run"]
 async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition:
     """Run all branches; the first failure cancels the rest."""
     jsonata = state.query_language is QueryLanguage.JSONATA
+    branch_input = prepare_input(state, value, ctx)
     scope = ctx.scope(value)
-    if jsonata:
-        branch_input = render(state.arguments, scope, value)
-        ctx.note("afterArguments", branch_input)
-    else:
-        effective = apply_input_path(state.input_path, state.input_path_null, scope)
-        ctx.note("afterInputPath", effective)
-        branch_input = render(state.parameters, ctx.scope(effective), effective)
-        ctx.note("afterParameters", branch_input)
     await ctx.emit("ParallelStateStarted", None)
     tasks = [asyncio.ensure_future(ctx.run_branch(b, branch_input)) for b in state.branches]
     failure: Failed | None = None

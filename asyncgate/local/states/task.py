@@ -25,7 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .clock import DeadlineExceeded, within
-from .dataflow import advance, apply_input_path, check_size, evaluate_assign, finish_jsonpath, render
+from .dataflow import advance, check_size, evaluate_assign, finish_jsonpath, prepare_input, render
 from .errors import StatesError, StatesErrorName
 from .history import dumps, error_details, payload_details
 from .jsonpath import PathNotFound
@@ -57,15 +57,8 @@ async def run(state: TaskState, value: Any, ctx: StateContext) -> Transition:
         token = ctx.task_token = ctx.run.engine.tokens.issue(
             ctx.run.ctx.execution_arn, state.name, key=f"{ctx.entered_event_id}.{ctx.retry_count}"
         )
+    payload = prepare_input(state, value, ctx)
     scope = ctx.scope(value)
-    if jsonata:
-        payload = render(state.arguments, scope, value)
-        ctx.note("afterArguments", payload)
-    else:
-        effective = apply_input_path(state.input_path, state.input_path_null, scope)
-        ctx.note("afterInputPath", effective)
-        payload = render(state.parameters, ctx.scope(effective), effective)
-        ctx.note("afterParameters", payload)
     timeout = _seconds(state, "timeout_seconds", "TimeoutSeconds", ctx, value)
     heartbeat = _seconds(state, "heartbeat_seconds", "HeartbeatSeconds", ctx, value)
     try:
