@@ -13,8 +13,15 @@ free or a file-size limit (``ulimit -f``) below it, and a database that fails SQ
 (corruption). Each is checked by doing it: the open ends with a committed write, so the first webhook
 is not the first write to find out.
 
+Fire-and-forget writes (``write_nowait``: history events, log lines) are the most frequent and
+nobody awaits them, so they skip the per-write ``Future`` and wake-up: the event loop collects those
+of one loop iteration and queues them as one *group* (``_Group``); any awaited write first queues the
+collected group, so writes still reach the database in the order they were made. A group runs under
+one savepoint; if one of its operations fails, the group is rolled back and re-run one savepoint per
+operation, so the failing one fails alone, as it would have on its own.
+
 Internals, in order, for one batch:
-    1. block for the first queued operation, then take every other one already queued (up to 512);
+    1. block for the first queued item, then take every other one already queued (up to 512);
     2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
     3. ``COMMIT`` (one fsync of the WAL with ``synchronous=FULL``);
     4. hand each result or exception back to its caller's event loop.
@@ -56,6 +63,12 @@ _PROBE = """
 CREATE TABLE IF NOT EXISTS store_opened (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
 INSERT OR REPLACE INTO store_opened (id, at) VALUES (1, julianday('now'));
 """
+
+
+class _Group(list[Operation]):
+    """Fire-and-forget operations of one event-loop iteration, queued as one item."""
+
+    __slots__ = ()
 
 
 class StoreError(Exception):
@@ -105,6 +118,10 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: ``write_nowait`` ops collected on the event loop's thread, queued once per iteration
+        self._group = _Group()
+        self._group_lock = threading.Lock()
+        self._group_loop: asyncio.AbstractEventLoop | None = None
         self._local = threading.local()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="asyncgate-store", daemon=True)
@@ -134,8 +151,34 @@ class Store:
         return await asyncio.wrap_future(self._submit(op))
 
     def write_nowait(self, op: Operation) -> None:
-        """Queue ``op`` for the next group commit without waiting (logs, metrics)."""
-        self._submit(op)
+        """Queue ``op`` for the next group commit without waiting (logs, history events).
+
+        On an event loop the op joins this iteration's group (queued at the end of the iteration, or
+        before the next awaited write, whichever is first); elsewhere it is queued at once.
+        """
+        if self._closed:
+            raise StoreError("store is closed")
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        with self._group_lock:
+            if loop is not None and self._group_loop in (None, loop):
+                self._group.append(op)
+                if self._group_loop is None:
+                    self._group_loop = loop
+                    loop.call_soon(self._queue_group)
+                return
+        self._queue_group()
+        self._queue.put((op, None))
+
+    def _queue_group(self) -> None:
+        """Hand the collected fire-and-forget ops to the writer, as one item, in order."""
+        with self._group_lock:
+            group, self._group = self._group, _Group()
+            self._group_loop = None
+            if group:
+                self._queue.put((group, None))
 
     def write_sync(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in the next group commit and block until durable (start-up, threads)."""
@@ -150,6 +193,8 @@ class Store:
         if self._closed:
             raise StoreError("store is closed")
         fut: Future[Any] = Future()
+        if self._group:  # earlier fire-and-forget writes go first
+            self._queue_group()
         self._queue.put((op, fut))
         return fut
 
@@ -168,6 +213,7 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        self._queue_group()
         self._queue.put(_STOP)
         self._thread.join()
         self._writer.close()
@@ -175,7 +221,7 @@ class Store:
     def _run(self) -> None:
         stop = False
         while not stop:
-            batch: list[tuple[Operation, Future[Any]]] = []
+            batch: list[tuple[Operation, Future[Any] | None]] = []
             item = self._queue.get()
             while True:
                 if item is _STOP:
@@ -191,29 +237,25 @@ class Store:
             if batch:
                 self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Operation, Future[Any]]]) -> None:
+    def _commit(self, batch: list[tuple[Operation, Future[Any] | None]]) -> None:
         db = self._writer
         outcomes: list[tuple[Future[Any], bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
             for op, fut in batch:
-                db.execute("SAVEPOINT op")
-                try:
-                    result = op(db)
-                except BaseException as exc:  # one op's failure is its caller's alone
-                    db.execute("ROLLBACK TO op")
-                    db.execute("RELEASE op")
-                    outcomes.append((fut, False, exc))
-                else:
-                    db.execute("RELEASE op")
-                    outcomes.append((fut, True, result))
+                if isinstance(op, _Group):
+                    self._run_group(db, op)
+                    continue
+                ok, result = _run_one(db, op)
+                if fut is not None:
+                    outcomes.append((fut, ok, result))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             error = StoreError(f"commit failed: {exc}")
             for _op, fut in batch:
-                if not fut.done():
+                if fut is not None and not fut.done():
                     fut.set_exception(error)
             return
         for fut, ok, value in outcomes:
@@ -223,3 +265,31 @@ class Store:
                 fut.set_result(value)
             else:
                 fut.set_exception(value)
+
+    @staticmethod
+    def _run_group(db: sqlite3.Connection, group: _Group) -> None:
+        """Run fire-and-forget ops under one savepoint; on a failure, one savepoint each."""
+        db.execute("SAVEPOINT grp")
+        try:
+            for op in group:
+                op(db)
+        except BaseException:
+            db.execute("ROLLBACK TO grp")
+            db.execute("RELEASE grp")
+            for op in group:
+                _run_one(db, op)  # nobody awaits these: a failing one is dropped alone
+        else:
+            db.execute("RELEASE grp")
+
+
+def _run_one(db: sqlite3.Connection, op: Operation) -> tuple[bool, Any]:
+    """Run one op under its own savepoint: its failure is its caller's alone."""
+    db.execute("SAVEPOINT op")
+    try:
+        result = op(db)
+    except BaseException as exc:
+        db.execute("ROLLBACK TO op")
+        db.execute("RELEASE op")
+        return False, exc
+    db.execute("RELEASE op")
+    return True, result

@@ -57,6 +57,44 @@ def test_one_failing_operation_does_not_undo_its_neighbours(store: Store) -> Non
     assert rows == [("x", 1), ("y", 3)]
 
 
+def test_fire_and_forget_writes_of_one_iteration_share_one_queue_item_and_keep_their_order(
+    store: Store,
+) -> None:
+    savepoints: list[str] = []
+    store._writer.set_trace_callback(
+        lambda sql: savepoints.append(sql) if sql.startswith("SAVEPOINT") else None
+    )
+
+    async def writes() -> list[tuple[str, int]]:
+        for i in range(50):
+            store.write_nowait(lambda db, i=i: db.execute("INSERT INTO t VALUES (?, ?)", (f"n{i:02d}", i)))
+        # an awaited write made after them is committed after them (it sees them)
+        return await store.write(lambda db: db.execute("SELECT k, v FROM t ORDER BY k").fetchall())
+
+    rows = asyncio.run(writes())
+    assert rows == [(f"n{i:02d}", i) for i in range(50)]
+    # the 50 ops under one savepoint, then the awaited read-after-write under its own
+    assert savepoints == ["SAVEPOINT grp", "SAVEPOINT op"]
+
+
+def test_a_failing_fire_and_forget_write_is_dropped_alone(store: Store) -> None:
+    async def writes() -> None:
+        store.write_nowait(lambda db: db.execute("INSERT INTO t VALUES ('x', 1)"))
+        store.write_nowait(lambda db: db.execute("INSERT INTO t VALUES ('x', 2)"))  # duplicate key
+        store.write_nowait(lambda db: db.execute("INSERT INTO t VALUES ('y', 3)"))
+        await store.barrier()
+
+    asyncio.run(writes())
+    rows = store.read(lambda db: db.execute("SELECT k, v FROM t ORDER BY k").fetchall())
+    assert rows == [("x", 1), ("y", 3)]
+
+
+def test_fire_and_forget_writes_off_the_event_loop_are_committed(store: Store) -> None:
+    store.write_nowait(lambda db: db.execute("INSERT INTO t VALUES ('z', 9)"))
+    store.write_sync(lambda db: None)
+    assert store.read(lambda db: db.execute("SELECT v FROM t").fetchall()) == [(9,)]
+
+
 def test_corrupt_database_is_refused_at_open(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
