@@ -6,7 +6,9 @@ own API so that boto3's ``logs`` client and ``aws logs tail`` work. moto's logs 
 and would put a second copy of every event in RAM; a few tables in the shared SQLite store give
 durable logs, filtered and paged by SQL.
 
-Writes are fire-and-forget (``put``): they join the store's next group commit. Reads see everything
+Writes are fire-and-forget (``put``): they join the store's next group commit, and the puts to one
+stream made before that op runs are appended by one op (a Lambda worker's stream gets a put per
+invocation: one op, not one each, keeps the writer's statements per line low). Reads see everything
 committed. The API methods take and return CloudWatch Logs' JSON shapes (``Logs_20140328.*``).
 
 Example:
@@ -25,6 +27,7 @@ from __future__ import annotations
 import base64
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -110,6 +113,9 @@ class Logs:
     def __init__(self, store: Store) -> None:
         self.store = store
         store.migrate(_SCHEMA)
+        #: rows put to a stream whose append op is queued but has not run yet
+        self._pending: dict[tuple[str, str], list[tuple[str, str, int, str]]] = {}
+        self._pending_lock = threading.Lock()
 
     # -- the runtime's own writes -----------------------------------------------------------------
     def put(self, group: str, stream: str, events: Iterable[tuple[int, str]]) -> None:
@@ -118,8 +124,24 @@ class Logs:
         Non-blocking: the rows join the store's next group commit, in call order.
         """
         rows = [(group, stream, int(ts), msg) for ts, msg in events]
-        if rows:
-            self.store.write_nowait(lambda db: self._append(db, group, stream, rows))
+        if not rows:
+            return
+        key = (group, stream)
+        with self._pending_lock:
+            queued = self._pending.get(key)
+            if queued is not None:  # its op has not run: these rows ride along
+                queued.extend(rows)
+                return
+            self._pending[key] = rows
+        taken: list[tuple[str, str, int, str]] = []
+
+        def append(db: sqlite3.Connection) -> None:
+            if not taken:  # first run (a group that failed re-runs its ops one by one)
+                with self._pending_lock:
+                    taken.extend(self._pending.pop(key))
+            self._append(db, group, stream, taken)
+
+        self.store.write_nowait(append)
 
     def ensure_group(self, name: str) -> None:
         """Create a log group if it does not exist (log groups declared in the template)."""

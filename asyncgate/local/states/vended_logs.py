@@ -19,7 +19,8 @@ machine per minute per server run.
 
 Writes never block an execution: events are buffered and handed to ``Logs.put`` (itself a
 fire-and-forget group-commit write) in batches, at the latest ``flush_delay`` seconds later, and at
-once when an execution ends.
+the end of the event-loop iteration in which an execution ends (so the executions that end together
+share one write, and a reader that saw an execution end finds its last event soon after).
 
 Example:
     >>> from asyncgate.local.states.recorder import HistoryEvent
@@ -116,7 +117,7 @@ class LogSession:
         assert self.config.log_group is not None
         self.owner.buffer(self.config.log_group, self.owner.stream_for(self.machine_name, ms), ms, message)
         if event.type in _TERMINAL:
-            self.owner.flush()
+            self.owner.flush_soon()
 
 
 class VendedLogs:
@@ -129,6 +130,7 @@ class VendedLogs:
         self._suffix = secrets.token_hex(4)
         self._pending: dict[tuple[str, str], list[tuple[int, str]]] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._soon = False
         self._streams: dict[tuple[str, int], str] = {}
 
     def session(self, config: LoggingConfig, machine_name: str, execution_arn: str) -> LogSession | None:
@@ -160,11 +162,24 @@ class VendedLogs:
                 return
             self._timer = loop.call_later(self._flush_delay, self.flush)
 
+    def flush_soon(self) -> None:
+        """Flush at the end of this event-loop iteration (once, however many executions end in it)."""
+        if self._soon:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._soon = True
+        loop.call_soon(self.flush)
+
     def flush(self) -> None:
         """Hand every buffered event to the logs service now."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        self._soon = False
         pending, self._pending = self._pending, {}
         for (group, stream), events in pending.items():
             events.sort(key=lambda e: e[0])
