@@ -143,7 +143,7 @@ def _up(args: argparse.Namespace) -> int:
 
     app = create_app(runtime, host=args.host, port=args.port, on_ready=ready)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on",
-                            access_log=False)
+                            access_log=False, proxy_headers=False)
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1

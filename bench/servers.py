@@ -169,7 +169,7 @@ def bare_asgi() -> Iterator[Served]:
     code = (
         "import uvicorn; from bench.servers import bare_app; "
         f"uvicorn.Server(uvicorn.Config(bare_app, host='127.0.0.1', port={port}, log_level='warning', "
-        "lifespan='on', access_log=False)).run()"
+        "lifespan='on', access_log=False, proxy_headers=False)).run()"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
     try:

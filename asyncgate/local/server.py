@@ -6,12 +6,17 @@ Lambda REST routes — and turns their plain results back into responses.
 
 Routing, in order:
     1. ``Host: {restApiId}.execute-api.localhost[:port]`` -> the gateway (``/{stage}/{path}``);
-    2. ``/_asyncgate/health``, ``/_asyncgate/apis`` and ``/_asyncgate/metrics`` (Prometheus);
-    3. ``/restapis/{restApiId}/{stage}/_user_request_/{path}`` -> the gateway;
+    2. ``/restapis/{restApiId}/{stage}/_user_request_/{path}`` -> the gateway;
+    3. ``/_asyncgate/health``, ``/_asyncgate/apis`` and ``/_asyncgate/metrics`` (Prometheus);
     4. ``/2015-03-31/functions...`` -> the Lambda API;
     5. ``POST /`` with ``X-Amz-Target`` -> Step Functions / CloudWatch Logs;
-    (before 2-5) a request signed for sqs/sns/dynamodb/kinesis/events/s3 (SigV4 credential scope) ->
+    (before 3-5) a request signed for sqs/sns/dynamodb/kinesis/events/s3 (SigV4 credential scope) ->
        the in-process moto (``aws_services.asgi``).
+
+The gateway's two URL forms (1, 2) are matched by ``_HostRouter`` itself, before the moto check and
+Starlette's router: webhooks are the hot path, and those layers cost as much per request as the
+gateway's own pipeline (py-spy under the intake bench). Any method reaches the gateway, which answers
+an unknown one as API Gateway does.
 """
 
 from __future__ import annotations
@@ -46,7 +51,8 @@ MAX_PAYLOAD = 10 * 1024 * 1024
 _TOO_LARGE = f"HTTP content length exceeded {MAX_PAYLOAD} bytes.".encode()
 
 _EXECUTE_API_HOST = re.compile(r"^([a-z0-9]+)\.execute-api\.localhost(?::\d+)?$", re.IGNORECASE)
-_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+#: ``/restapis/{id}/{stage}/_user_request_`` with an optional ``/{path}``
+_USER_REQUEST = re.compile(r"^/restapis/([^/]+)/([^/]+)/_user_request_(?:/(.*))?$", re.DOTALL)
 
 
 class _BodyTooLargeError(Exception):
@@ -109,18 +115,6 @@ async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], bod
     await send({"type": "http.response.body", "body": body})
 
 
-class _UserRequest:
-    """``/restapis/{id}/{stage}/_user_request_/{path}`` as a raw ASGI endpoint (no Request wrapper)."""
-
-    def __init__(self, gateway: _GatewayEndpoint) -> None:
-        self.gateway = gateway
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        params = scope["path_params"]
-        path = params.get("path", "")
-        await self.gateway.serve(scope, receive, send, params["api_id"], params["stage"], path)
-
-
 class _HostRouter:
     """Sends ``{id}.execute-api.localhost`` requests to the gateway, everything else to ``app``;
     counts every HTTP request and its latency into ``METRICS``."""
@@ -143,6 +137,11 @@ class _HostRouter:
             await send(message)
 
         try:
+            user_request = _USER_REQUEST.match(scope["path"])
+            if user_request:
+                api_id, stage, path = user_request.groups()
+                await self.gateway.serve(scope, receive, counted, api_id, stage, path or "")
+                return
             host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
             found = _EXECUTE_API_HOST.match(host)
             if found:
@@ -177,8 +176,6 @@ def create_app(
             for e in runtime.endpoints
         ])
 
-    user_request = _UserRequest(gateway)
-
     async def aws_json(request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
         prefix = target.partition(".")[0]
@@ -209,8 +206,6 @@ def create_app(
         Route("/_asyncgate/health", health, methods=["GET"]),
         Route("/_asyncgate/apis", apis, methods=["GET"]),
         Route("/_asyncgate/metrics", metrics, methods=["GET"]),
-        Route("/restapis/{api_id}/{stage}/_user_request_/{path:path}", user_request, methods=_ALL_METHODS),
-        Route("/restapis/{api_id}/{stage}/_user_request_", user_request, methods=_ALL_METHODS),
         *lambda_routes(runtime.lambdas),
         Route("/", aws_json, methods=["POST"]),
     ]
