@@ -35,7 +35,6 @@ import dataclasses
 import json
 import logging
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +46,7 @@ from asyncgate.local.errors import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
+from asyncgate.local.ids import random_uuid
 from asyncgate.local.lambdas.code import remove_code, unpack_code
 from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult, configuration
 from asyncgate.local.lambdas.parameters import (
@@ -247,7 +247,7 @@ class LambdaService:
                 raise InvalidRequestContentException(
                     f"Could not parse request body into json: Could not parse payload into json: {exc}"
                 ) from None
-        request_id = str(uuid.uuid4())
+        request_id = random_uuid()
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, request_id=request_id)
         METRICS.lambda_invocations.inc()

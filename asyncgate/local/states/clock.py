@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import itertools
+import math
 import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
@@ -171,12 +173,25 @@ class VirtualClock:
 def iso_millis(epoch: float) -> str:
     """AWS's context-object timestamp form: ``2024-01-01T00:00:00.000Z``.
 
+    Every state builds its context object (``$$.State.EnteredTime``), so this runs several times
+    per execution; the date-and-time part is formatted once per second (``_second_prefix``) and the
+    milliseconds rounded exactly as ``datetime.fromtimestamp`` rounds (half-even microseconds).
+
     Example:
-        >>> iso_millis(0.5)
-        '1970-01-01T00:00:00.500Z'
+        >>> iso_millis(0.5), iso_millis(1_700_000_000.9999996)
+        ('1970-01-01T00:00:00.500Z', '2023-11-14T22:13:21.000Z')
     """
-    dt = datetime.fromtimestamp(epoch, UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    whole = math.floor(epoch)
+    micros = round((epoch - whole) * 1e6)
+    if micros >= 1_000_000:
+        whole += 1
+        micros -= 1_000_000
+    return f"{_second_prefix(whole)}{micros // 1000:03d}Z"
+
+
+@functools.lru_cache(maxsize=64)
+def _second_prefix(whole: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(whole))
 
 
 class DeadlineExceeded(Exception):  # noqa: N818 - reads as the event it is

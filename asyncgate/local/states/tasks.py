@@ -31,6 +31,7 @@ import uuid
 from email.utils import formatdate
 from typing import Any, Protocol, runtime_checkable
 
+from ..ids import random_hex, random_uuid
 from .errors import StatesError, StatesErrorName
 
 __all__ = ["LambdaTasks", "TaskInvoker", "lambda_target", "resource_kind"]
@@ -153,11 +154,11 @@ class LambdaTasks:
         return result
 
     def _invoke_response(self, result: Any) -> dict[str, Any]:
-        request_id = str(uuid.uuid4())
+        request_id = random_uuid()
         length = str(len(result.payload))
         date = formatdate(usegmt=True)
         version = result.executed_version or "$LATEST"
-        trace = f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]};Sampled=0"
+        trace = f"Root=1-{random_hex(8)}-{random_hex(24)};Sampled=0"
         headers = {
             "Connection": "keep-alive",
             "Content-Length": length,
