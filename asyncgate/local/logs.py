@@ -97,6 +97,19 @@ def _untoken(kind: str, token: str | None) -> int | None:
     raise InvalidParameterException("The specified nextToken is invalid.")
 
 
+def _filter_cursor(token: str | None) -> tuple[int, int]:
+    """FilterLogEvents' page token: the (timestamp, id) of the last event read."""
+    if token is None:
+        return (-(2**62), 0)
+    try:
+        kind, ts, row_id = base64.urlsafe_b64decode(token.encode()).decode().split("/")
+        if kind == "filter":
+            return (int(ts), int(row_id))
+    except (ValueError, UnicodeDecodeError):
+        pass
+    raise InvalidParameterException("The specified nextToken is invalid.")
+
+
 def _limit(request: dict[str, Any], default: int, maximum: int) -> int:
     value = request.get("limit", default)
     if not isinstance(value, int) or not 1 <= value <= maximum:
@@ -378,27 +391,29 @@ class Logs:
         matches = compile_filter_pattern(request.get("filterPattern"))
         start = request.get("startTime") or 0
         end = request.get("endTime") or 2**62
-        after = _untoken("filter", request.get("nextToken")) or 0
+        # pages follow the order they are read in, (ts, id): a token carries both, since ids (arrival
+        # order) and timestamps (the writer's clock) need not agree across streams
+        after = _filter_cursor(request.get("nextToken"))
         sql = ("SELECT id, stream, ts, ingestion, message FROM logs_events WHERE grp = ? AND ts >= ?"
-               " AND ts <= ? AND id > ? AND substr(stream, 1, ?) = ?")
-        params: list[Any] = [group, start, end, after, len(prefix), prefix]
+               " AND ts <= ? AND (ts, id) > (?, ?) AND substr(stream, 1, ?) = ?")
+        params: list[Any] = [group, start, end, *after, len(prefix), prefix]
         if names:
             sql += f" AND stream IN ({','.join('?' * len(names))})"
             params += names
         sql += " ORDER BY ts, id LIMIT 10000"
         rows = self.store.read(lambda db: db.execute(sql, params).fetchall())
         events: list[dict[str, Any]] = []
-        last_id = after
+        last = after
         for row_id, stream, ts, ingestion, message in rows:
-            last_id = row_id
+            last = (ts, row_id)
             if matches(message):
                 events.append({"logStreamName": stream, "timestamp": ts, "message": message,
                                "ingestionTime": ingestion, "eventId": str(row_id)})
                 if len(events) >= limit:
                     break
         result: dict[str, Any] = {"events": events, "searchedLogStreams": []}
-        if len(rows) == 10000 or (len(events) >= limit and last_id != rows[-1][0]):
-            result["nextToken"] = _token("filter", last_id)
+        if len(rows) == 10000 or (len(events) >= limit and last[1] != rows[-1][0]):
+            result["nextToken"] = base64.urlsafe_b64encode(f"filter/{last[0]}/{last[1]}".encode()).decode()
         return result
 
     async def put_retention_policy(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,21 @@ def test_filter_log_events_across_streams(logs: Logs) -> None:
                                                                              ("b", "ERROR three")]
 
 
+def test_filter_log_events_pages_in_time_order_when_ids_are_not(logs: Logs) -> None:
+    logs.put("/g", "late", [(100 + i, f"late{i}") for i in range(5)])  # arrive first, stamped later
+    logs.put("/g", "early", [(1 + i, f"early{i}") for i in range(10)])
+    run(logs.store.barrier())
+    seen: list[str] = []
+    request: dict[str, Any] = {"logGroupName": "/g", "limit": 4}
+    while True:
+        page = run(logs.filter_log_events(request))
+        seen += [e["message"] for e in page["events"]]
+        if "nextToken" not in page:
+            break
+        request["nextToken"] = page["nextToken"]
+    assert seen == [f"early{i}" for i in range(10)] + [f"late{i}" for i in range(5)]
+
+
 def test_errors_are_aws_errors(logs: Logs) -> None:
     with pytest.raises(ResourceNotFoundException, match=r"The specified log group does not exist\."):
         run(logs.describe_log_streams({"logGroupName": "/missing"}))
