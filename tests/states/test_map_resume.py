@@ -90,3 +90,15 @@ def test_finished_iterations_carry_their_result_as_a_private_checkpoint() -> Non
     ends = [e for e in full if e.type == "MapIterationSucceeded"]
     assert len(ends) == 5 and all(e.checkpoint for e in ends)
     assert all("checkpoint" not in str(e.to_api()) for e in ends)
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_an_iteration_in_flight_goes_on_from_its_own_events(name: str) -> None:
+    """Not only the Map's events: an unfinished iteration's finished inner states (and a nested Map's
+    finished iterations) are not run again either, so no event at all is recorded twice."""
+    _, full = _run(MACHINES[name], None)
+    expected = Counter((e.type, str(e.details)) for e in full)
+    for cut in range(len(full) + 1):
+        _, rest = _run(MACHINES[name], full[:cut])
+        got = Counter((e.type, str(e.details)) for e in full[:cut] + rest)
+        assert got == expected, (name, cut, got - expected, expected - got)

@@ -35,11 +35,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import choice_state, fail, map_, parallel, pass_, succeed, task, wait
+from .branch_path import END
 from .clock import Clock, DeadlineExceeded, iso_millis, within
 from .dataflow import check_size, evaluate_assign, place_result
 from .errors import StatesError, StatesErrorName
 from .history import entered, exited
-from .map_resume import MapProgress, map_progress
 from .model import (
     ChoiceState,
     Definition,
@@ -57,7 +57,8 @@ from .model import (
     Transition,
     WaitState,
 )
-from .resume import recorded_timestamp, resume_point, task_failures
+from .parallel_resume import Resumed, resume_machine
+from .resume import resume_point
 from .retry import find_catcher, plan_retry
 from .state_context import StateContext
 from .task_tokens import TaskTokens
@@ -197,38 +198,17 @@ class Engine:
         details)`` pairs); the recorder goes on numbering after them. The machine's TimeoutSeconds
         counts from the execution's original start.
         """
-        point = resume_point(self.definition, history, input)
-        if point.finished is not None:
-            return Succeeded(point.finished.output)
+        history = list(history)
+        finished = resume_point(self.definition, history, input).finished
+        if finished is not None:  # it ended before the stop: nothing to run, not even a timeout
+            return Succeeded(finished.output)
         run = _Run(self, ctx, recorder)
-        variables: MutableMapping[str, Any] = dict(point.variables)
-        assert point.state is not None
-        start, value, entered_id = point.state, point.value, point.entered_event_id
-        # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
-        run.entered_time = recorded_timestamp(history, entered_id)
-        if entered_id is not None and isinstance(self.definition.states[start], TaskState):
-            # its failed attempts count against its Retry, and a back-off in progress keeps its deadline
-            run.resume_retries = (entered_id, *task_failures(history, entered_id))
-        if entered_id is not None and isinstance(self.definition.states[start], MapState):
-            # its finished iterations are reused, not run (and recorded) again: map_resume.py
-            progress = map_progress(history, entered_id)
-            run.resume_map = (entered_id, progress) if progress is not None else None
-        if point.redecide:  # a Choice that already exited: decide again, silently
-            quiet = _Run(self, ctx, _Silent())
-            t = await quiet.state(
-                self.definition.states[start], value, dict(variables), entered_id=entered_id
-            )
-            if not isinstance(t, Next):
-                return t if isinstance(t, Failed) else Succeeded(t.output)
-            start, value, entered_id = t.name, t.output, None
         timeout = self.definition.timeout_seconds
         if timeout is not None and ctx.start_date is not None:
             timeout = max(0.0, timeout - (self.clock.time() - ctx.start_date))
         try:
             result = await within(
-                self.clock,
-                timeout,
-                run.machine(self.definition, value, variables, start_at=start, entered_id=entered_id),
+                self.clock, timeout, resume_machine(run, self.definition, history, input, {})
             )
         except DeadlineExceeded:
             return TimedOut()
@@ -282,12 +262,9 @@ class _Run:
         self._steps = 0
         #: the top-level variable scope (aborted events are recorded for top-level states only)
         self.top: MutableMapping[str, Any] | None = None
-        #: the recorded EnteredTime of the state a resume re-enters (used once)
-        self.entered_time: float | None = None
-        #: a resumed Task's (entered id, recorded failures (error, timestamp), whether it was in back-off)
-        self.resume_retries: tuple[int, list[tuple[str, float]], bool] | None = None
-        #: a resumed Map's (entered id, recorded progress) (taken once, by its first attempt)
-        self.resume_map: tuple[int, MapProgress] | None = None
+        #: what each state a resume re-enters keeps of its recorded events, by its entered event id
+        #: (several at once: each unfinished Parallel branch re-enters one; parallel_resume.py)
+        self.resumed: dict[int, Resumed] = {}
 
     async def emit(
         self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
@@ -303,13 +280,6 @@ class _Run:
         else:
             await self.recorder.event(type, details)
         return event_id
-
-    def take_map_progress(self, entered_id: int) -> MapProgress | None:
-        """The recorded progress of the resumed Map entered as ``entered_id``, once."""
-        if self.resume_map is None or self.resume_map[0] != entered_id:
-            return None
-        progress, self.resume_map = self.resume_map[1], None
-        return progress
 
     async def machine(
         self,
@@ -351,10 +321,13 @@ class _Run:
             event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value))
         else:  # resumed: the Entered event is already in the history
             event_id = entered_id
+        # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
+        resumed = self.resumed.pop(entered_id, None) if entered_id is not None else None
         entered_time = self.engine.clock.time()
-        if entered_id is not None and self.entered_time is not None:
-            entered_time, self.entered_time = self.entered_time, None
+        if resumed is not None and resumed.entered_time is not None:
+            entered_time = resumed.entered_time
         ctx = StateContext(
+            resumed=resumed,
             run=self,
             name=state.name,
             entered_event_id=event_id,
@@ -375,8 +348,9 @@ class _Run:
                 check_size(t.output, state.name)
             except StatesError as exc:
                 return Failed(exc.error, exc.cause)
-            await self.emit(
-                f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None)
+            await self.emit(  # the end of a branch is marked privately beside it (branch_path.py)
+                f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None),
+                END if isinstance(t, End) else None,
             )
         return t
 
@@ -384,9 +358,9 @@ class _Run:
         testing = self.testing if self.testing is not None and self.testing.is_tested(state.name) else None
         # TestState's retrierRetryCount: the retries that already happened
         attempts = [testing.retrier_retry_count if testing else 0] * len(getattr(state, "retry", ()))
-        replay, self.resume_retries = self.resume_retries, None
-        if replay is not None and replay[0] == ctx.entered_event_id and isinstance(state, TaskState):
-            await self._replay_retries(state, attempts, ctx, replay[1], in_back_off=replay[2])
+        replay = ctx.resumed.retries if ctx.resumed is not None else None
+        if replay is not None and isinstance(state, TaskState):
+            await self._replay_retries(state, attempts, ctx, replay[0], in_back_off=replay[1])
         while True:
             t = await self._attempt(state, value, ctx)
             if testing is not None and isinstance(t, Failed):

@@ -17,7 +17,8 @@ Spec and developer guide rules kept here:
   ``MapStateSucceeded`` | ``MapStateFailed``. DISTRIBUTED runs record ``MapRunStarted {mapRunArn}`` and
   ``MapRunSucceeded`` | ``MapRunFailed``; their child executions' events are not in the parent's history.
 - Resume after a restart: each finished iteration's result is checkpointed beside its event, and a
-  resumed Map reuses them, runs only unfinished iterations and records nothing twice (``map_resume.py``).
+  resumed Map reuses them and runs only unfinished iterations, each from its own recorded events
+  (``map_resume.py``, ``parallel_resume.py``): only the inner state in flight runs again.
 
 Example:
     >>> batches([1, 2, 3], {"MaxItemsPerBatch": 2}, None)
@@ -38,6 +39,7 @@ from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound, type_name
 from .map_resume import MapProgress, checkpoint, failure_checkpoint
 from .model import End, Failed, MapState, QueryLanguage, Transition
+from .parallel_resume import by_branch
 from .scope import Scope
 
 if TYPE_CHECKING:
@@ -85,8 +87,9 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     if state.item_batcher:
         inputs = batches(inputs, state.item_batcher, ctx.scope(effective))
     distributed = state.mode == "DISTRIBUTED"
-    take = getattr(ctx.run, "take_map_progress", None)
-    progress = (take(ctx.entered_event_id) if take is not None else None) or MapProgress()
+    progress = ctx.take_progress()
+    if not isinstance(progress, MapProgress):
+        progress = MapProgress()
     if "MapStateStarted" not in progress.recorded:
         await ctx.emit("MapStateStarted", {"length": len(inputs)})
     if distributed and "MapRunStarted" not in progress.recorded:
@@ -191,6 +194,8 @@ async def _iterate(
     gate = asyncio.Semaphore(limit) if limit > 0 else None
     results: list[Any] = [None] * len(inputs)
     running: set[int] = set()
+    #: a resume: the recorded events of each iteration (tagged with it, ``branch_path.py``)
+    recorded = by_branch(progress.events, ctx.entered_event_id) if progress.started else {}
 
     async def one(index: int) -> None:
         if index in progress.finished:  # finished before a restart: its result, no slot, no events
@@ -204,7 +209,11 @@ async def _iterate(
             running.add(index)
             if not distributed and index not in progress.started:
                 await ctx.emit("MapIterationStarted", {"name": state.name, "index": index})
-            t = await ctx.run_branch(state.processor, inputs[index], silent=distributed)
+            # an iteration in flight at a restart goes on from its own recorded events
+            resume = recorded.get(index) if index in progress.started else None
+            t = await ctx.run_branch(
+                state.processor, inputs[index], silent=distributed, index=index, resume=resume
+            )
             running.discard(index)
             if isinstance(t, Failed):
                 if not distributed:

@@ -7,8 +7,10 @@ finishing iteration's result is therefore written privately beside its event (``
 same commit; see ``executions.insert_event``), and a resume reads both back:
 
 - an iteration with a recorded end *and* a checkpoint is not run again; its result is reused;
-- an iteration recorded as started but not ended runs again without a second ``MapIterationStarted``
-  (at-least-once for its own inner states, as for the top-level state a resume re-enters);
+- an iteration recorded as started but not ended goes on from its own recorded events (each is
+  tagged with its iteration, ``branch_path.py``) without a second ``MapIterationStarted``: the states
+  it finished are not run again, the one in flight runs again (at-least-once for that one state, as
+  for the top-level state a resume re-enters; ``parallel_resume.resume_machine``);
 - the Map's own recorded events (``MapStateStarted``, ``MapStateSucceeded``...) are not repeated.
 
 Only events of the Map's current attempt count (after its last own ``MapStateStarted``: a Retry
@@ -50,6 +52,8 @@ class MapProgress:
     finished: dict[int, Any] = field(default_factory=dict)
     #: the Map-level event types already recorded for this attempt
     recorded: set[str] = field(default_factory=set)
+    #: the attempt's events after its ``MapStateStarted`` (an open iteration resumes from its own)
+    events: list[Any] = field(default_factory=list)
 
 
 def checkpoint(output_json: str) -> str:
@@ -87,6 +91,8 @@ def map_progress(history: Iterable[Any], entered_id: int) -> MapProgress | None:
         if event_id == entered_id:
             name = details.get("name")
             continue
+        if progress is not None:
+            progress.events.append(item)
         if typ in _MAP_LEVEL and not open_:
             if typ == "MapStateStarted":  # a new attempt (a Retry runs the Map again from scratch)
                 progress = MapProgress()

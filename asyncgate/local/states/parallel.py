@@ -9,6 +9,11 @@ then ``ParallelStateSucceeded`` | ``ParallelStateFailed``.
 
 Branch scopes see the outer workflow variables read-only; what they assign stays inside the branch.
 
+Resume after a restart: every event a branch records is tagged with it and a branch's end is marked
+beside its last event (``branch_path.py``), so a resumed Parallel reuses its finished branches' outputs
+and continues the others from their own recorded events, recording nothing twice but the inner
+state each unfinished branch had in flight (``parallel_resume.py``).
+
 Example:
     >>> from .model import ParallelState
     >>> ParallelState(name="P").branches
@@ -21,7 +26,9 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from .dataflow import advance, evaluate_assign, finish_jsonpath, prepare_input, render
+from .map_resume import failure_checkpoint
 from .model import End, Failed, ParallelState, QueryLanguage, Transition
+from .parallel_resume import ParallelProgress
 
 if TYPE_CHECKING:
     from .state_context import StateContext
@@ -34,8 +41,21 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
     jsonata = state.query_language is QueryLanguage.JSONATA
     branch_input = prepare_input(state, value, ctx)
     scope = ctx.scope(value)
-    await ctx.emit("ParallelStateStarted", None)
-    tasks = [asyncio.ensure_future(ctx.run_branch(b, branch_input)) for b in state.branches]
+    progress = ctx.take_progress()
+    if not isinstance(progress, ParallelProgress):
+        progress = ParallelProgress()
+    if progress.failure is not None:  # the attempt had ended failed before the restart
+        return progress.failure
+    if "ParallelStateStarted" not in progress.recorded:
+        await ctx.emit("ParallelStateStarted", None)
+
+    async def branch(index: int) -> End | Failed:
+        if index in progress.finished:  # finished before a restart: its output, no events
+            return End(progress.finished[index])
+        resume = progress.branches.get(index)
+        return await ctx.run_branch(state.branches[index], branch_input, index=index, resume=resume)
+
+    tasks = [asyncio.ensure_future(branch(i)) for i in range(len(state.branches))]
     failure: Failed | None = None
     try:
         pending = set(tasks)
@@ -50,10 +70,12 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
             if not t.done():
                 t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    if failure is not None:
-        await ctx.emit("ParallelStateFailed", None)
+    if failure is not None:  # the failure is kept privately beside the event, for a resume
+        if "ParallelStateFailed" not in progress.recorded:
+            await ctx.emit("ParallelStateFailed", None, failure_checkpoint(failure))
         return failure
-    await ctx.emit("ParallelStateSucceeded", None)
+    if "ParallelStateSucceeded" not in progress.recorded:
+        await ctx.emit("ParallelStateSucceeded", None)
     results = [t.result().output for t in tasks if isinstance(t.result(), End)]
     if jsonata:
         result_scope = ctx.scope(value, result=results)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from .branch_path import stamp
+
 __all__ = ["HistoryEvent", "Recorder", "details_key", "strip_data"]
 
 #: members that carry execution data, left out when includeExecutionData is false
@@ -73,7 +75,8 @@ class HistoryEvent:
     type: str
     details: dict[str, Any] | None = None
     #: private resume data stored beside the event (``sfn_checkpoints``), never in GetExecutionHistory:
-    #: a Map iteration's result, which AWS's history does not carry but a resume must reuse
+    #: a Map iteration's result, which AWS's history does not carry but a resume must reuse, and the
+    #: branch the event was recorded in (``branch_path.py``)
     checkpoint: str | None = None
 
     def to_api(self, *, include_data: bool = True) -> dict[str, Any]:
@@ -127,10 +130,10 @@ class Recorder:
     def append(
         self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
     ) -> HistoryEvent:
-        """Record one event now and return it."""
+        """Record one event now and return it (tagged with the branch that records it, if any)."""
         previous = self._last
         self._last = previous + 1
-        event = HistoryEvent(self._last, previous, self._clock(), type, details, checkpoint)
+        event = HistoryEvent(self._last, previous, self._clock(), type, details, stamp(checkpoint))
         for sink in self._sinks:
             sink(event)
         return event

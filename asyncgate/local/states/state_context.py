@@ -17,15 +17,19 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .branch_path import inside
 from .clock import Clock, iso_millis
 from .errors import StatesError, StatesErrorName
 from .model import Definition, End, Failed
+from .parallel_resume import resume_machine
 from .scope import Scope
 from .tasks import TaskInvoker
 from .test_state_run import CONTEXT_STATE_NAME
 
 if TYPE_CHECKING:
     from .engine import _Run
+    from .map_resume import MapProgress
+    from .parallel_resume import ParallelProgress, Resumed
 
 __all__ = ["StateContext"]
 
@@ -48,6 +52,8 @@ class StateContext:
     counts_retries: bool = False
     #: ``$$.Task.Token`` of a ``.waitForTaskToken`` task
     task_token: str | None = None
+    #: what this state, re-entered by a resume, keeps of its recorded events (parallel_resume.py)
+    resumed: Resumed | None = None
 
     @property
     def clock(self) -> Clock:
@@ -121,13 +127,37 @@ class StateContext:
             )
         return Failed(exc.error, cause)
 
-    async def run_branch(self, definition: Definition, value: Any, *, silent: bool = False) -> End | Failed:
+    def take_progress(self) -> MapProgress | ParallelProgress | None:
+        """A resumed Map's or Parallel's recorded progress, for its first attempt only."""
+        if self.resumed is None:
+            return None
+        progress, self.resumed.progress = self.resumed.progress, None
+        return progress
+
+    async def run_branch(
+        self,
+        definition: Definition,
+        value: Any,
+        *,
+        silent: bool = False,
+        index: int | None = None,
+        resume: list[Any] | None = None,
+    ) -> End | Failed:
         """Run a Parallel branch or a Map iteration in a child variable scope (outer ones read-only).
 
         ``silent``: the events go nowhere (a Distributed Map's child executions have their own history).
+        ``index``: the branch's (iteration's) index; the events it records are tagged with it and this
+        state's entered id (``branch_path.py``). ``resume``: its recorded events, to go on from them
+        (``parallel_resume.resume_machine``) instead of from its StartAt.
         """
         child: MutableMapping[str, Any] = ChainMap({}, dict(self.scope_variables))
         from .engine import _Run, _Silent
 
-        run = _Run(self.run.engine, self.run.ctx, _Silent()) if silent else self.run
-        return await run.machine(definition, value, child)
+        if silent:
+            return await _Run(self.run.engine, self.run.ctx, _Silent()).machine(definition, value, child)
+        if index is None:
+            return await self.run.machine(definition, value, child)
+        with inside((self.entered_event_id, index)):
+            if resume:
+                return await resume_machine(self.run, definition, resume, value, child)
+            return await self.run.machine(definition, value, child)
