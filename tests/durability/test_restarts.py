@@ -206,6 +206,59 @@ def test_a_map_keeps_its_finished_iterations_across_kill_9(start_server: StartSe
     assert types["WaitStateExited"] <= 8 and types["PassStateExited"] <= 8
 
 
+def _event_key(event: dict[str, Any]) -> tuple[str, Any]:
+    """An event's type and the state (or Map iteration) it is about, if it names one."""
+    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None) or {}
+    return event["type"], details.get("name", details.get("index"))
+
+
+def test_a_parallel_keeps_its_finished_branch_across_kill_9(start_server: StartServer) -> None:
+    server = start_server("--time-scale", "10")
+    server.client("lambda").create_function(
+        FunctionName="durable-branch-double", Runtime="python3.11", Role=ROLE, Handler="index.handler",
+        Code={"ZipFile": zipped(HANDLER)}, Timeout=30,
+    )
+    double = "arn:aws:lambda:us-east-1:000000000000:function:durable-branch-double"
+    machine = create(server, "durable-parallel", {
+        "Both": {"Type": "Parallel", "ResultPath": "$.both", "Next": "Done", "Branches": [
+            {"StartAt": "Quick", "States": {
+                "Quick": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "Next": "Double"},
+                "Double": {"Type": "Task", "Resource": double, "ResultPath": "$.result", "Next": "Shape"},
+                "Shape": {"Type": "Pass", "Parameters": {"quick.$": "$.result.doubled"}, "End": True},
+            }},
+            {"StartAt": "Before", "States": {
+                "Before": {"Type": "Pass", "Parameters": {"slow.$": "$.n"}, "Next": "Hold"},
+                "Hold": {"Type": "Wait", "Seconds": 40, "Next": "After"},  # 4 s at --time-scale 10
+                "After": {"Type": "Pass", "Parameters": {"slow.$": "States.MathAdd($.slow, 1)"}, "End": True},
+            }},
+        ]},
+        "Done": {"Type": "Pass", "End": True},
+    }, "Both")
+    arn = server.client("stepfunctions").start_execution(
+        stateMachineArn=machine, input='{"n": 21}')["executionArn"]
+    wait_for(server, arn, "WaitStateEntered")
+    deadline = time.monotonic() + 30
+    while not any(_event_key(e) == ("PassStateExited", "Shape") for e in history(server, arn)):
+        assert time.monotonic() < deadline, [e["type"] for e in history(server, arn)]
+        time.sleep(0.05)
+    before = history(server, arn)
+    assert not any(_event_key(e) == ("WaitStateExited", "Hold") for e in before), "killed too late"
+    server.stop(signal.SIGKILL)
+
+    again = start_server("--time-scale", "10", data_dir=server.data_dir)
+    described = finished(again, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"n": 21, "both": [{"quick": 42}, {"slow": 22}]}
+    events = history(again, arn)
+    types = assert_each_event_once(events)  # ids 1..n, one terminal event, nothing aborted
+    keys = Counter(_event_key(e) for e in events)
+    assert set(keys.values()) == {1}, [k for k, n in keys.items() if n > 1]
+    # the finished branch was not run again: its Lambda was invoked once, before the kill
+    assert types["LambdaFunctionScheduled"] == types["LambdaFunctionSucceeded"] == 1
+    assert types["ParallelStateStarted"] == types["ParallelStateSucceeded"] == 1
+    assert [_event_key(e) for e in events[: len(before)]] == [_event_key(e) for e in before]
+
+
 def test_sigterm_during_a_wait_then_restart_completes(start_server: StartServer) -> None:
     server = start_server()
     machine = create(server, "durable-term", {

@@ -20,7 +20,8 @@ vended logs (any type, when the machine logs).
 Tables:
     ``sfn_executions``      one row per Standard execution
     ``sfn_history``         (execution_arn, id) -> event, Standard only
-    ``sfn_checkpoints``     (execution_arn, event_id) -> a Map iteration's result, for resumes only
+    ``sfn_checkpoints``     (execution_arn, event_id) -> private resume data beside an event: a Map
+                            iteration's result, the branch that recorded it, a branch's end
     ``sfn_pending_starts``  accepted Express async starts not yet finished
 """
 
@@ -277,8 +278,8 @@ def history_row(arn: str, event: HistoryEvent) -> tuple[Any, ...]:
 def insert_event(arn: str, event: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
     """A write op appending one event to a Standard execution's history.
 
-    An event's checkpoint (a Map iteration's result) goes in the same op, so in the same commit: a
-    resume never sees the event without the result it needs.
+    An event's checkpoint (a Map iteration's result, its branch tag, a branch's end mark) goes in the
+    same op, so in the same commit: a resume never sees the event without the data it needs.
     """
     row = history_row(arn, event)
     checkpoint = event.checkpoint

@@ -18,8 +18,14 @@ Why this policy:
   was in flight keeps its finished iterations: each ``MapIterationSucceeded``/``Failed`` is written
   with the iteration's result in ``sfn_checkpoints`` (same commit; AWS's history carries no
   per-iteration output), so the resumed Map reuses those results and runs only the unfinished
-  iterations, recording none of its recorded events again (``map_resume.py``). A Parallel in flight
-  still runs again as a whole (its branches have no events of their own to checkpoint beside).
+  iterations, recording none of its recorded events again (``map_resume.py``). A Parallel that was in
+  flight keeps its finished branches: every event a branch records carries a private tag naming the
+  branch, and the ``*StateExited`` that ends a branch carries a "branch finished" mark (both in
+  ``sfn_checkpoints``, in the same commit as the event; ``branch_path.py``), so the resumed Parallel
+  reuses the finished branches' outputs without running them, and each unfinished branch — like an
+  unfinished Map iteration — goes on from its own recorded events by the rule above: the states it
+  finished are not repeated, only its state in flight runs again (``parallel_resume.py``). A recorded
+  ``ParallelStateFailed`` keeps the failure beside it, so that attempt is not run again either.
 - **Otherwise they are closed as FAILED** (``States.Runtime``, with a cause that says why), e.g.
   under a test runner that cannot resume: re-running one from the start could repeat side effects
   that exactly-once forbids, and failing it visibly (DescribeExecution, ListExecutions

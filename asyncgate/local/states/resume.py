@@ -4,8 +4,10 @@ Why from history: the history is what the service commits durably, event by even
 history already says everything a resume needs at the top level of the machine — which state was
 entered with which input (``*StateEntered``), which states finished with which output and which
 variables (``*StateExited`` with ``assignedVariables``). So any execution the service recorded can
-be resumed, and the resumed history reads as AWS's would. The one thing AWS's history lacks is a Map
-iteration's result; the store keeps it privately beside its event (``map_resume.py``).
+be resumed, and the resumed history reads as AWS's would. What AWS's history lacks — a Map
+iteration's result, which branch or iteration recorded an event, where a branch ended — the store
+keeps privately beside the event (``map_resume.py``, ``branch_path.py``); a Parallel branch or Map
+iteration in flight then goes on from its own events by this same rule (``parallel_resume.py``).
 
 The rule:
 
