@@ -24,7 +24,7 @@ Internals, in order, for one batch:
     1. block for the first queued item, then take every other one already queued (up to 512);
     2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
     3. ``COMMIT`` (one fsync of the WAL with ``synchronous=FULL``);
-    4. hand each result or exception back to its caller's event loop.
+    4. hand each result or exception back: one ``call_soon_threadsafe`` per event loop per batch.
 
 Example:
     >>> import asyncio, tempfile, pathlib
@@ -40,6 +40,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
 import resource
@@ -47,6 +48,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,6 +71,17 @@ class _Group(list[Operation]):
     """Fire-and-forget operations of one event-loop iteration, queued as one item."""
 
     __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiter:
+    """An awaited write's future and the event loop it belongs to."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+
+
+_Result = Future[Any] | _Waiter
 
 
 class StoreError(Exception):
@@ -148,7 +161,10 @@ class Store:
     # -- writes -------------------------------------------------------------------------------------
     async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in the next group commit; returns once it is durable on disk."""
-        return await asyncio.wrap_future(self._submit(op))
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[T] = loop.create_future()
+        self._enqueue(op, _Waiter(loop, waiter))
+        return await waiter
 
     def write_nowait(self, op: Operation) -> None:
         """Queue ``op`` for the next group commit without waiting (logs, history events).
@@ -190,13 +206,16 @@ class Store:
         await self.write(lambda db: None)
 
     def _submit(self, op: Operation) -> Future[Any]:
+        fut: Future[Any] = Future()
+        self._enqueue(op, fut)
+        return fut
+
+    def _enqueue(self, op: Operation, fut: _Result) -> None:
         if self._closed:
             raise StoreError("store is closed")
-        fut: Future[Any] = Future()
         if self._group:  # earlier fire-and-forget writes go first
             self._queue_group()
         self._queue.put((op, fut))
-        return fut
 
     # -- reads --------------------------------------------------------------------------------------
     def read(self, op: Callable[[sqlite3.Connection], T]) -> T:
@@ -221,7 +240,7 @@ class Store:
     def _run(self) -> None:
         stop = False
         while not stop:
-            batch: list[tuple[Operation, Future[Any] | None]] = []
+            batch: list[tuple[Operation, _Result | None]] = []
             item = self._queue.get()
             while True:
                 if item is _STOP:
@@ -237,9 +256,9 @@ class Store:
             if batch:
                 self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Operation, Future[Any] | None]]) -> None:
+    def _commit(self, batch: list[tuple[Operation, _Result | None]]) -> None:
         db = self._writer
-        outcomes: list[tuple[Future[Any], bool, Any]] = []
+        outcomes: list[tuple[_Result, bool, Any]] = []
         try:
             db.execute("BEGIN IMMEDIATE")
             for op, fut in batch:
@@ -254,17 +273,8 @@ class Store:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             error = StoreError(f"commit failed: {exc}")
-            for _op, fut in batch:
-                if fut is not None and not fut.done():
-                    fut.set_exception(error)
-            return
-        for fut, ok, value in outcomes:
-            if fut.done():  # the caller was cancelled; its write is committed all the same
-                continue
-            if ok:
-                fut.set_result(value)
-            else:
-                fut.set_exception(value)
+            outcomes = [(fut, False, error) for _op, fut in batch if fut is not None]
+        _resolve(outcomes)
 
     @staticmethod
     def _run_group(db: sqlite3.Connection, group: _Group) -> None:
@@ -280,6 +290,34 @@ class Store:
                 _run_one(db, op)  # nobody awaits these: a failing one is dropped alone
         else:
             db.execute("RELEASE grp")
+
+
+def _resolve(outcomes: list[tuple[_Result, bool, Any]]) -> None:
+    """Hand results back: a blocked thread's future at once, an event loop's waiters with one
+    wake-up per loop for the whole batch (not one self-pipe write per write)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for fut, ok, value in outcomes:
+        if isinstance(fut, _Waiter):
+            by_loop.setdefault(fut.loop, []).append((fut.future, ok, value))
+        else:
+            _settle(fut, ok, value)
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting any more
+            loop.call_soon_threadsafe(_settle_all, settled)
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for fut, ok, value in settled:
+        _settle(fut, ok, value)
+
+
+def _settle(fut: Future[Any] | asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if fut.done():  # the caller was cancelled; its write is committed all the same
+        return
+    if ok:
+        fut.set_result(value)
+    else:
+        fut.set_exception(value)
 
 
 def _run_one(db: sqlite3.Connection, op: Operation) -> tuple[bool, Any]:
