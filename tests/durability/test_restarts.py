@@ -206,9 +206,13 @@ def test_a_map_keeps_its_finished_iterations_across_kill_9(start_server: StartSe
     assert types["WaitStateExited"] <= 8 and types["PassStateExited"] <= 8
 
 
+def _details(event: dict[str, Any]) -> dict[str, Any]:
+    return next((v for k, v in event.items() if k.endswith("EventDetails")), None) or {}
+
+
 def _event_key(event: dict[str, Any]) -> tuple[str, Any]:
     """An event's type and the state (or Map iteration) it is about, if it names one."""
-    details = next((v for k, v in event.items() if k.endswith("EventDetails")), None) or {}
+    details = _details(event)
     return event["type"], details.get("name", details.get("index"))
 
 
@@ -324,3 +328,110 @@ def test_a_task_token_from_before_kill_9_is_accepted_after_the_restart(start_ser
     assert (described["status"], described["output"]) == ("SUCCEEDED", '{"approved":true}')
     types = assert_each_event_once(history(again, arn))
     assert types["TaskStateEntered"] == types["TaskSucceeded"] == 1
+
+
+def _asks(worker: str, tag: str, value: str) -> dict[str, Any]:
+    """A ``.waitForTaskToken`` Task that starts ``worker`` with its token and ``{tag: value}``."""
+    return {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+            "Parameters": {"StateMachineArn": worker,
+                           "Input": {"token.$": "$$.Task.Token", f"{tag}.$": value}},
+            "End": True}
+
+
+def _handed_out(server: LiveServer, worker: str, tag: str) -> dict[str, str]:
+    """tag value -> the task token each of ``worker``'s executions was started with."""
+    sfn = server.client("stepfunctions")
+    out: dict[str, str] = {}
+    for child in sfn.list_executions(stateMachineArn=worker)["executions"]:
+        given = json.loads(sfn.describe_execution(executionArn=child["executionArn"])["input"])
+        assert out.setdefault(given[tag], given["token"]) == given["token"]
+    return out
+
+
+def _waiting(server: LiveServer, arn: str, tasks: int) -> None:
+    deadline = time.monotonic() + 30
+    while sum(e["type"] == "TaskSubmitted" for e in history(server, arn)) < tasks:
+        assert time.monotonic() < deadline, [e["type"] for e in history(server, arn)]
+        time.sleep(0.05)
+
+
+def _assert_answered_once(events: list[dict[str, Any]], tasks: int, per_state: int = 1) -> None:
+    """Each event once (a state inside a Map once per iteration: ``per_state``), bar the work of the
+    ``tasks`` Tasks in flight at the kill, which ran again (at-least-once for the state in flight: a
+    second worker got the same token) — never their Entered or Exited."""
+    types = assert_each_event_once(events)
+    named = [e for e in events if _event_key(e)[1] is not None]
+    keys = Counter((*_event_key(e), _details(e).get("index")) for e in named)  # a Map iteration's index too
+    assert all(n == (1 if k[2] is not None or k[1] in ("Both", "Each") else per_state)
+               for k, n in keys.items()), keys
+    assert types["TaskStateEntered"] == types["TaskStateExited"] == types["TaskSucceeded"] == tasks
+    for work in ("TaskScheduled", "TaskStarted", "TaskSubmitted"):
+        assert tasks <= types[work] <= 2 * tasks, types
+    assert not [t for t in types if t.endswith(("Failed", "TimedOut"))], types
+
+
+def test_task_tokens_of_waiting_parallel_branches_outlive_kill_9(start_server: StartServer) -> None:
+    server = start_server()
+    worker = create(server, "durable-branch-worker", {"Work": {"Type": "Pass", "End": True}}, "Work")
+    machine = create(server, "durable-branch-callbacks", {
+        "Both": {"Type": "Parallel", "ResultPath": "$.answers", "End": True, "Branches": [
+            {"StartAt": "AskLeft", "States": {"AskLeft": _asks(worker, "branch", "$.left")}},
+            {"StartAt": "AskRight", "States": {"AskRight": _asks(worker, "branch", "$.right")}},
+        ]},
+    }, "Both")
+    arn = server.client("stepfunctions").start_execution(
+        stateMachineArn=machine, input='{"left": "L", "right": "R"}')["executionArn"]
+    _waiting(server, arn, 2)
+    tokens = _handed_out(server, worker, "branch")
+    assert sorted(tokens) == ["L", "R"] and tokens["L"] != tokens["R"]
+    before = history(server, arn)
+    server.stop(signal.SIGKILL)
+
+    again = start_server(data_dir=server.data_dir)
+    sfn = again.client("stepfunctions")  # answered as soon as the server is up: the tokens were reissued
+    sfn.send_task_success(taskToken=tokens["R"], output='{"right": "yes"}')
+    sfn.send_task_success(taskToken=tokens["L"], output='{"left": "yes"}')
+    described = finished(again, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {
+        "left": "L", "right": "R", "answers": [{"left": "yes"}, {"right": "yes"}]}
+    events = history(again, arn)
+    _assert_answered_once(events, 2)
+    types = Counter(e["type"] for e in events)
+    assert types["ParallelStateStarted"] == types["ParallelStateSucceeded"] == 1
+    assert [_event_key(e) for e in events[: len(before)]] == [_event_key(e) for e in before]
+    # a token answered once is closed: a second answer is refused as AWS refuses it
+    try:
+        sfn.send_task_success(taskToken=tokens["L"], output="{}")
+    except sfn.exceptions.TaskTimedOut:
+        pass
+    else:
+        raise AssertionError("a second SendTaskSuccess with the same token was accepted")
+
+
+def test_task_tokens_of_waiting_map_iterations_outlive_kill_9(start_server: StartServer) -> None:
+    server = start_server()
+    worker = create(server, "durable-item-worker", {"Work": {"Type": "Pass", "End": True}}, "Work")
+    machine = create(server, "durable-item-callbacks", {
+        "Each": {"Type": "Map", "ItemsPath": "$.items", "End": True,
+                 "ItemProcessor": {"StartAt": "AskItem", "States": {"AskItem": _asks(worker, "item", "$")}}},
+    }, "Each")
+    arn = server.client("stepfunctions").start_execution(
+        stateMachineArn=machine, input='{"items": ["a", "b"]}')["executionArn"]
+    _waiting(server, arn, 2)
+    tokens = _handed_out(server, worker, "item")
+    assert sorted(tokens) == ["a", "b"]
+    server.stop(signal.SIGKILL)
+
+    again = start_server(data_dir=server.data_dir)
+    sfn = again.client("stepfunctions")
+    for item in ("b", "a"):
+        sfn.send_task_success(taskToken=tokens[item], output=json.dumps({"got": item}))
+    described = finished(again, arn)
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == [{"got": "a"}, {"got": "b"}]
+    events = history(again, arn)
+    _assert_answered_once(events, 2, per_state=2)  # AskItem in each of the two iterations
+    types = Counter(e["type"] for e in events)
+    assert types["MapStateStarted"] == types["MapStateSucceeded"] == 1
+    assert types["MapIterationStarted"] == types["MapIterationSucceeded"] == 2

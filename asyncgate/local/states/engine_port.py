@@ -76,22 +76,20 @@ class EnginePort:
         return hasattr(Engine, "resume")
 
     def reissue_token(self, execution: Execution, value: Any, history: list[Any]) -> None:
-        """Before a resumed execution runs, issue again the token its waiting Task had handed out.
+        """Before a resumed execution runs, issue again every token its waiting Tasks had handed out.
 
-        The engine issues it itself on its first step, but a SendTaskSuccess may arrive between the
-        server being ready and that step; issued now, the answer is kept for the Task to pick up.
+        The engine issues them itself when it re-enters each Task, but a SendTaskSuccess may arrive
+        between the server being ready and that step (for a Task inside a Parallel branch or a Map
+        iteration, several steps in); issued now, the answer is kept for the Task to pick up. These
+        are the waiting Tasks at the top level and in every unfinished branch and iteration, with the
+        keys the resumed Tasks will use (``parallel_resume.waiting_tokens``). ``value``, the
+        execution's input, plays no part: only Tasks already entered had handed out a token.
         """
-        from .model import TaskState
-        from .resume import resume_point, task_failures
+        from .parallel_resume import waiting_tokens
 
         definition = self.engine(execution.revision).definition
-        point = resume_point(definition, history, value)
-        state = definition.states.get(point.state) if point.state is not None else None
-        entered = point.entered_event_id
-        waiting = isinstance(state, TaskState) and state.resource.endswith(".waitForTaskToken")
-        if waiting and entered is not None and state is not None:
-            failures, _ = task_failures(history, entered)
-            self.tokens.issue(execution.arn, state.name, key=f"{entered}.{len(failures)}")
+        for state_name, key in waiting_tokens(definition, history):
+            self.tokens.issue(execution.arn, state_name, key=key)
 
     async def run(self, execution: Execution, value: Any, recorder: Recorder,
                   history: list[Any] | None = None) -> Outcome:

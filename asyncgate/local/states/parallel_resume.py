@@ -37,7 +37,7 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,11 +46,15 @@ from .map_resume import MapProgress, map_progress
 from .map_resume import _fields as fields
 from .model import Definition, End, Failed, MapState, Next, ParallelState, State, TaskState
 from .resume import recorded_timestamp, resume_point, task_failures
+from .retry import plan_retry
 
 if TYPE_CHECKING:
     from .engine import _Run
 
-__all__ = ["ParallelProgress", "Resumed", "by_branch", "parallel_progress", "resume_machine", "resumed_state"]
+__all__ = [
+    "ParallelProgress", "Resumed", "by_branch", "parallel_progress", "resume_machine", "resumed_state",
+    "waiting_tokens",
+]
 
 _PARALLEL_LEVEL = frozenset({"ParallelStateStarted", "ParallelStateSucceeded", "ParallelStateFailed"})
 
@@ -163,6 +167,54 @@ async def resume_machine(
     elif entered_id is not None:
         run.resumed[entered_id] = resumed_state(definition.states[start], history, entered_id)
     return await run.machine(definition, value, variables, start_at=start, entered_id=entered_id)
+
+
+def waiting_tokens(definition: Definition, history: Iterable[Any]) -> Iterator[tuple[str, str]]:
+    """``(state name, token key)`` of every ``.waitForTaskToken`` Task a resume of ``definition`` from
+    ``history`` re-enters: its state in flight and, inside a Parallel or Map in flight, the state in
+    flight of each unfinished branch and iteration, at any depth.
+
+    Why: ``EnginePort.reissue_token`` issues these tokens before the resumed execution takes a step,
+    so a SendTaskSuccess that arrives first is kept, not refused. They must be the tokens the resumed
+    Tasks will issue (``task.py``: ``"<entered id>.<retry count>"``), so this walks the history as the
+    resume does: the same resume point, the same split by branch (``parallel_progress``, the Map's
+    ``map_progress`` and ``by_branch``), the same count of replayed failures (``Engine._replay_retries``).
+    """
+    history = list(history)
+    point = resume_point(definition, history)
+    entered = point.entered_event_id
+    if point.state is None or entered is None or point.redecide:
+        return  # finished, or the next state is not entered yet: no token was handed out
+    state = definition.states[point.state]
+    if isinstance(state, TaskState) and state.resource.endswith(".waitForTaskToken"):
+        failures, in_back_off = task_failures(history, entered)
+        if not in_back_off:  # in a Retry back-off, the next attempt has handed out no token yet
+            yield state.name, f"{entered}.{_replayed(state, failures)}"
+    elif isinstance(state, ParallelState):
+        progress = parallel_progress(history, entered)
+        if progress is None or progress.failure is not None:
+            return
+        for index, events in progress.branches.items():
+            if index not in progress.finished and index < len(state.branches):
+                yield from waiting_tokens(state.branches[index], events)
+    elif isinstance(state, MapState) and state.mode != "DISTRIBUTED":  # child executions: no events here
+        started = map_progress(history, entered)
+        if started is None:
+            return
+        for index, events in by_branch(started.events, entered).items():
+            if index in started.started and index not in started.finished:
+                yield from waiting_tokens(state.processor, events)
+
+
+def _replayed(state: TaskState, failures: list[tuple[str, float]]) -> int:
+    """The retry count a resumed Task starts from: its recorded failures that a retrier took."""
+    attempts = [0] * len(state.retry)
+    for count, (error, _stamp) in enumerate(failures):
+        plan = plan_retry(state.retry, error, attempts)
+        if plan is None:
+            return count
+        attempts[plan[0]] += 1
+    return len(failures)
 
 
 def _loads(text: Any) -> Any:

@@ -13,8 +13,12 @@ Why this policy:
   ``(execution_arn, id)`` for exactly this. Standard's start date, and so its TimeoutSeconds, is kept.
   Deadlines come from the history, not from the restart: a re-entered Wait keeps its recorded
   EnteredTime (so its deadline), a Task's recorded failures count against its Retry and a back-off in
-  progress sleeps only what is left of it, and a Task waiting on a token is issued the same token
-  again before it runs (``task_tokens.py``), so a worker's SendTaskSuccess still lands. A Map that
+  progress sleeps only what is left of it. A Task waiting on a token — at the top level or in an
+  unfinished Parallel branch or Map iteration, at any depth — is issued the same token again
+  (``task_tokens.py``: it names the recorded Entered event and the attempt) before the resumed
+  execution takes a step (``EnginePort.reissue_token``, ``parallel_resume.waiting_tokens``), so a
+  worker's SendTaskSuccess sent as soon as the server answers is kept for the Task. The Task's work
+  runs again (at-least-once): its integration is called again with that same token. A Map that
   was in flight keeps its finished iterations: each ``MapIterationSucceeded``/``Failed`` is written
   with the iteration's result in ``sfn_checkpoints`` (same commit; AWS's history carries no
   per-iteration output), so the resumed Map reuses those results and runs only the unfinished

@@ -9,8 +9,11 @@ SendTaskFailure or SendTaskHeartbeat with that token. ``TaskTokens`` is the meet
 Why tokens are derived, not random: a token names ``(execution, state, entered event id, attempt)``.
 The history that a restart resumes from is durable, and a resumed Task is re-entered with its
 recorded Entered event id, so it is issued the *same* token again — a token handed to a worker before
-a crash (or a ``kill -9``) is still accepted by SendTaskSuccess after the restart. The history is the
-persistence; no second table can disagree with it.
+a crash (or a ``kill -9``) is still accepted by SendTaskSuccess after the restart. That holds inside
+a Parallel branch or Map iteration too: an unfinished one goes on from its own recorded events, so
+its Task keeps its Entered event id. The history is the persistence; no second table can disagree
+with it. Before a resumed execution takes a step, the service issues every such token again
+(``EnginePort.reissue_token``): an answer that comes first waits in ``early`` for the Task.
 
 Errors are AWS's: a token whose task has closed (answered, timed out, aborted) is ``TaskTimedOut``
 ("Task Timed Out: 'Provided task does not exist anymore'", as AWS answers a token used twice); a
