@@ -13,7 +13,6 @@ Example:
 from __future__ import annotations
 
 import base64
-import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..arns import DEFAULT_ACCOUNT, DEFAULT_REGION
+from ..ids import random_hex, random_uuid
 from .auth import Grant
 from .integrations.aws import IntegrationResult
 from .java import JavaMap
@@ -80,12 +80,9 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 
 def new_ids(now: float) -> tuple[str, str, str]:
     """(requestId, extendedRequestId / x-amz-apigw-id, X-Amzn-Trace-Id) in AWS's shapes."""
-    raw = os.urandom(40)  # one system call for the three ids (uuid.uuid4() alone costs more)
-    h = raw[:16].hex()
-    request_id = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[raw[8] & 3]}{h[17:20]}-{h[20:32]}"
-    extended = base64.b64encode(raw[16:28]).decode()[:15] + "="
-    trace = f"Root=1-{int(now):08x}-{raw[28:40].hex()}"
-    return request_id, extended, trace
+    # unique, not secret (``ids.py``): no system call for randomness on every request
+    extended = base64.b64encode(random.getrandbits(96).to_bytes(12, "big")).decode()[:15] + "="
+    return random_uuid(), extended, f"Root=1-{int(now):08x}-{random_hex(24)}"
 
 
 def _request_time(now: float) -> str:
