@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="where every server state lives (default APP_DIR/.asyncgate)")
     up.add_argument("--time-scale", type=float, default=1.0,
                     help="run Waits, back-offs and timeouts N times faster (tests)")
+    up.add_argument("--express-worker", action=argparse.BooleanOptionalAction, default=True,
+                    help="run Lambda-only Express executions in a second process (default: on; "
+                         "off with --time-scale)")
     up.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
     logs = commands.add_parser("logs", help="print a log group's events (CloudWatch Logs on the server)")
@@ -129,7 +132,8 @@ def _up(args: argparse.Namespace) -> int:
         print(f"asyncgate: cannot load the cloud assembly {assembly_dir}: {exc}", file=sys.stderr)
         return 1
     try:
-        runtime = Runtime(assembly, data_dir, time_scale=args.time_scale, endpoint_url=endpoint)
+        runtime = Runtime(assembly, data_dir, time_scale=args.time_scale, endpoint_url=endpoint,
+                          express_worker=args.express_worker)
     except (StoreError, OSError) as exc:  # read-only, full or corrupt: refuse before serving anything
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         print(f"asyncgate: cannot use data directory {data_dir}: {reason}", file=sys.stderr)

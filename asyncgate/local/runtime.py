@@ -12,6 +12,7 @@ Internals, in order, for ``start()``:
     4. REST APIs are compiled into the gateway (routes, templates) once;
     4a. SQS queues, SNS topics, DynamoDB tables, Kinesis streams, event buses and S3 buckets are
         created in the in-process moto (``aws_services``; in memory, so afresh on every start);
+    4b. the Express worker process starts, when asked for (``express_worker``);
     5. the Step Functions service re-runs starts that were acknowledged but not finished.
 """
 
@@ -29,6 +30,7 @@ from asyncgate.local.assembly import Assembly, Resource, Stack, state_machine_de
 from asyncgate.local.aws_services.bridge import AwsServices
 from asyncgate.local.aws_services.integrations import EmulatedIntegrations
 from asyncgate.local.aws_services.provision import PROVISIONED_TYPES, provision
+from asyncgate.local.express_worker import ExpressWorker
 from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
@@ -69,6 +71,7 @@ class Runtime:
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,
         endpoint_url: str | None = None,
+        express_worker: bool = False,
     ) -> None:
         self.assembly = assembly
         self.data_dir = data_dir
@@ -95,6 +98,13 @@ class Runtime:
         })
         self.caller = ServiceCaller(self.protocol, self.iam, {"states": STATES, "logs": LOGS},
                                     emulated=EmulatedIntegrations(self.aws, self.iam))
+        #: runs Lambda-only Express executions in a second process (wall clock only: a scaled clock
+        #: is the server's own)
+        self.express_worker: ExpressWorker | None = None
+        if express_worker and time_scale == 1.0:
+            self.express_worker = ExpressWorker(self.lambdas, self.store, self.logs, data_dir=data_dir,
+                                                region=region, account=account, endpoint_url=endpoint_url)
+            self.states.attach_express_worker(self.express_worker)
         self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
         self.gateway = Gateway(
             self.apis, aws=self.caller, lambdas=self.lambdas, logs=self.logs, iam=self.iam
@@ -122,6 +132,8 @@ class Runtime:
                 await self.states.deploy_state_machine(_state_machine_request(machine))
         if self.assembly:
             await provision(self.aws, self.assembly.stacks)
+        if self.express_worker is not None:
+            await self.express_worker.start()
         await self.states.start()
         for type_, count in sorted(self.unsupported.items()):
             log.warning("not served locally: %s (%d in the template)", type_, count)
@@ -129,6 +141,8 @@ class Runtime:
     async def close(self) -> None:
         """Stop executions and workers, then flush and close the store."""
         await self.states.close()
+        if self.express_worker is not None:
+            await self.express_worker.close()
         self.aws.close()
         await self.lambdas.close()
         await self.store.barrier()

@@ -14,7 +14,9 @@ call its methods. The work is split by concern:
 Internals of StartExecution on an EXPRESS machine (the gateway's hot path):
     1. look the machine up in memory, validate name and input (one ``json.loads``);
     2. ``await store.write(insert pending row)`` — shares one fsync with every concurrent start;
-    3. spawn the execution as a task and answer ``{executionArn, startDate}``.
+    3. hand the execution to the Express worker process when one is attached and the machine only
+       calls Lambda (``express_worker/``), else spawn it as a task here; answer
+       ``{executionArn, startDate}``.
 
 Example:
     >>> import asyncio, pathlib, tempfile
@@ -29,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 from typing import Any
@@ -108,6 +111,8 @@ class StatesService:
         self._closing = False
         #: outstanding ``.waitForTaskToken`` tokens of every engine
         self.tokens = TaskTokens()
+        #: the Express worker process (``express_worker.client.ExpressWorker``), when attached
+        self._worker: Any = None
         self._callbacks = Callbacks(self.tokens)
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -131,6 +136,11 @@ class StatesService:
         if tasks:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._vended.flush()
+
+    def attach_express_worker(self, worker: Any) -> None:
+        """Run eligible Express async executions in ``worker``'s process; the rest stay here."""
+        self._worker = worker
+        worker.fallback = lambda execution: self._spawn(execution, json.loads(execution.input))
 
     def flush_logs(self) -> None:
         """Hand buffered vended-log events to the logs service now (tests, shutdown)."""
@@ -213,7 +223,7 @@ class StatesService:
         if machine.express:
             execution = new_execution(machine, ExecutionKind.EXPRESS, name, text, now)
             await self._durable(insert_pending(execution))
-            self._spawn(execution, value)
+            self._run_express(execution, value)
             return execution
         execution = new_execution(machine, ExecutionKind.STANDARD, name, text, now)
         started = HistoryEvent(1, 0, now, *execution.started_event())
@@ -329,6 +339,14 @@ class StatesService:
         execution.task.add_done_callback(lambda _t: self._running.pop(execution.arn, None))
 
     def _respawn(self, execution: Execution, value: Any) -> None:
+        self._run_express(execution, value)
+
+    def _run_express(self, execution: Execution, value: Any) -> None:
+        """An Express async start: to the worker process if it takes it, else run here."""
+        if (execution.kind is ExecutionKind.EXPRESS and self._worker is not None
+                and self._worker.submit(execution)):
+            METRICS.executions_started.inc(execution.kind.value)
+            return
         self._spawn(execution, value)
 
     def _resume(self, execution: Execution, value: Any, history: list[HistoryEvent]) -> None:

@@ -1,0 +1,178 @@
+"""The Express worker process: runs, on a core of its own, the Express executions the server hands it.
+
+Why a process: one webhook costs the server ~0.9 ms of CPU, and more than half of it is the
+execution the ``200`` promised (the engine, the Lambda round trip, the vended log events), all on the
+one event loop that also answers intake — and Python runs one thread of bytecode at a time. Here the
+executions of eligible Express machines (``eligible.py``) run beside the server instead of inside it.
+
+What it keeps from the server's promises: the start was committed (``sfn_pending_starts``) before the
+server handed it over, and the server deletes that row only when this process reports the execution
+done; a crash of either process leaves the row, and the next start re-runs it (at-least-once, as
+before). This process writes nothing itself: log events and results go back to the server as messages,
+so the store keeps one writer.
+
+Messages in (``wire.py`` frames): ``("functions", [FunctionConfig])``, ``("revision", StateMachine,
+Revision)``, ``("start", arn, name, revision_id, input, start_date)``, ``("stop",)``.
+Messages out: ``("logs", group, stream, events)``, ``("done", arn, status, seconds, lambda_calls)``.
+
+Run as ``python -m asyncgate.local.express_worker.child FD CONFIG_JSON`` by ``client.py``, never by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..lambdas import LambdaService
+from ..metrics import METRICS
+from ..states.clock import SystemClock
+from ..states.engine_port import EnginePort
+from ..states.executions import Execution, ExecutionKind, ExecutionStatus, Outcome, terminal_event
+from ..states.machines import Revision, StateMachine
+from ..states.recorder import HistoryEvent, Recorder
+from ..states.tasks import LambdaTasks
+from ..states.vended_logs import VendedLogs
+from .wire import Message, Outbox, read_frame
+
+__all__ = ["ExpressRunner", "main"]
+
+log = logging.getLogger("asyncgate.express_worker")
+
+
+class _LogsOut:
+    """The Lambda service's and the vended logs' sink: log events go to the server as messages."""
+
+    __slots__ = ("_outbox",)
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    def put(self, group: str, stream: str, events: Any) -> None:
+        events = list(events)
+        if events:
+            self._outbox.send(("logs", group, stream, events))
+
+
+class _Definitions:
+    """What ``EnginePort`` asks of a registry: a revision's definition, parsed once."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, Any] = {}
+
+    def compiled(self, revision: Revision) -> Any:
+        definition = self._compiled.get(revision.revision_id)
+        if definition is None:
+            from ..states.parse import parse_definition
+
+            definition = self._compiled[revision.revision_id] = parse_definition(revision.definition)
+        return definition
+
+
+class ExpressRunner:
+    """Runs started Express executions and reports each one's end."""
+
+    def __init__(self, outbox: Outbox, *, data_dir: Path, endpoint_url: str | None, region: str,
+                 account: str) -> None:
+        self._outbox = outbox
+        self._clock = SystemClock()
+        sink = _LogsOut(outbox)
+        self.lambdas = LambdaService(sink, data_dir=data_dir, endpoint_url=endpoint_url, region=region)
+        self._vended = VendedLogs(sink.put)
+        tasks = LambdaTasks(self.lambdas, region=region, account=account)
+        self._port = EnginePort(_Definitions(), tasks, self._clock)
+        self._revisions: dict[str, tuple[StateMachine, Revision]] = {}
+        #: running executions and their recorders (muted at stop: nothing is vended while unwinding)
+        self._running: dict[asyncio.Task[None], Recorder] = {}
+        self._lambda_reported = 0
+
+    def handle(self, message: Message) -> bool:
+        """Act on one message from the server; False when it says stop."""
+        kind = message[0]
+        if kind == "start":
+            _, arn, name, revision_id, text, start_date = message
+            machine, revision = self._revisions[revision_id]
+            session = self._vended.session(revision.logging, machine.name, arn)
+            recorder = Recorder(self._clock.time, [session.add] if session is not None else [], last_id=1)
+            execution = Execution(arn, name, machine, revision, ExecutionKind.EXPRESS, text, start_date)
+            if session is not None:
+                session.add(HistoryEvent(1, 0, start_date, *execution.started_event()))
+            task = asyncio.get_running_loop().create_task(self._run(execution, recorder))
+            self._running[task] = recorder
+            task.add_done_callback(self._forget)
+        elif kind == "revision":
+            _, machine, revision = message
+            self._revisions[revision.revision_id] = (machine, revision)
+        elif kind == "functions":
+            for config in message[1]:
+                self.lambdas.register(config)
+        elif kind == "stop":
+            return False
+        return True
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+
+    async def _run(self, execution: Execution, recorder: Recorder) -> None:
+        try:
+            outcome = await self._port.run(execution, json.loads(execution.input), recorder)
+        except Exception as exc:  # an engine bug must not lose the execution silently
+            log.exception("execution %s: engine failure", execution.arn)
+            outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
+        last = recorder.append(*terminal_event(outcome))
+        calls = METRICS.lambda_invocations.value - self._lambda_reported
+        self._lambda_reported += calls
+        seconds = last.timestamp - execution.start_date
+        self._outbox.send(("done", execution.arn, outcome.status.value, seconds, calls))
+
+    async def close(self) -> None:
+        """Cut running executions off (the server re-runs them at its next start), end the workers."""
+        for task, recorder in list(self._running.items()):
+            recorder.mute()
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        self._vended.flush()
+        await self.lambdas.close()
+
+
+async def serve(sock: socket.socket, config: dict[str, Any]) -> None:
+    """Read the server's frames until it says stop or goes away."""
+    reader, writer = await asyncio.open_connection(sock=sock)
+    outbox = Outbox(writer)
+    runner = ExpressRunner(outbox, data_dir=Path(config["data_dir"]), endpoint_url=config.get("endpoint_url"),
+                           region=config["region"], account=config["account"])
+    try:
+        while True:
+            messages = await read_frame(reader)
+            if messages is None:  # the server is gone (kill -9): its next start re-runs what we had
+                os._exit(0)
+            if not all(runner.handle(m) for m in messages):
+                break
+    finally:
+        await runner.close()
+        await outbox.drain()
+        with contextlib.suppress(ConnectionError, OSError):
+            writer.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    logging.basicConfig(level=logging.WARNING, format="asyncgate express worker: %(message)s")
+    sock = socket.socket(fileno=int(args[0]))
+    config = json.loads(args[1])
+    try:
+        import uvloop
+
+        uvloop.run(serve(sock, config))
+    except ImportError:
+        asyncio.run(serve(sock, config))
+
+
+if __name__ == "__main__":
+    main()
