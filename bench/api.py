@@ -3,7 +3,9 @@
 What a user's test suite pays per call: botocore's serialization and signing, a keep-alive HTTP round
 trip on 127.0.0.1, and the server's work (StartExecution on a STANDARD machine commits the execution
 row and its first event before it answers). Median and p99 over ``count`` sequential calls each, after
-a warm-up.
+a warm-up. For scale, the same DescribeExecution call against the bare ASGI app (``servers.bare_app``,
+which answers every request with a canned 200 at once): what botocore and the HTTP round trip cost
+with no server work at all.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 from typing import Any
 
 from .loadgen import percentile
-from .servers import asyncgate_up
+from .servers import asyncgate_up, bare_asgi
 
 __all__ = ["run"]
 
@@ -23,15 +25,18 @@ def run(count: int = 1000) -> dict[str, Any]:
     import boto3
     from botocore.config import Config
 
-    with asyncgate_up() as served:
-        sfn = boto3.client(
+    def client(endpoint: str) -> Any:
+        return boto3.client(
             "stepfunctions",
-            endpoint_url=served.endpoint,
+            endpoint_url=endpoint,
             region_name="us-east-1",
             aws_access_key_id="x",
             aws_secret_access_key="x",
             config=Config(retries={"max_attempts": 0}),
         )
+
+    with asyncgate_up() as served:
+        sfn = client(served.endpoint)
         arn = sfn.create_state_machine(
             name="bench-api",
             roleArn="arn:aws:iam::000000000000:role/bench",
@@ -51,6 +56,14 @@ def run(count: int = 1000) -> dict[str, Any]:
                 sfn.describe_execution(executionArn=execution)
                 if timed:
                     timings["DescribeExecution"].append(time.perf_counter() - t)
+    floor = timings["floor: DescribeExecution to a bare ASGI 200"] = []
+    with bare_asgi() as bare:
+        sfn = client(bare.endpoint)
+        for i in range(count + 100):
+            t = time.perf_counter()
+            sfn.describe_execution(executionArn=arns[i % len(arns)])
+            if i >= 100:
+                floor.append(time.perf_counter() - t)
     return {
         op: {"p50_ms": percentile(v, 50) * 1000, "p99_ms": percentile(v, 99) * 1000, "count": len(v)}
         for op, v in timings.items()
@@ -62,7 +75,7 @@ def main() -> None:
     print("API: boto3 over HTTP, sequential")
     for op, row in result.items():
         print(
-            f"  {op:18s} median {row['p50_ms']:6.3f} ms  p99 {row['p99_ms']:6.3f} ms  ({row['count']} calls)"
+            f"  {op:44s} median {row['p50_ms']:6.3f} ms  p99 {row['p99_ms']:6.3f} ms  ({row['count']} calls)"
         )
 
 

@@ -19,6 +19,7 @@ import json
 import time
 from typing import Any
 
+from .cpu import Split
 from .loadgen import LoadResult, request_bytes, run_load
 from .servers import Served, asyncgate_up, bare_asgi, scrape, wait_metric
 
@@ -86,7 +87,10 @@ def run(step_seconds: float = 3.0, main_seconds: float = 10.0) -> dict[str, Any]
         before = scrape(served.endpoint)
         lines_before = _count_log_lines(served, "/aws/lambda/sample-func", "Printing out the event")
         started = time.perf_counter()
+        split = Split(served.process.pid)
+        split.start()
         result = _load(served, path, 32, main_seconds)
+        split.stop()
         acked = result.statuses.get(200, 0)
         out["seed"].append(_row(result))
         finished = wait_metric(served.endpoint, _COMPLETED, before.get(_COMPLETED, 0) + acked)
@@ -101,6 +105,7 @@ def run(step_seconds: float = 3.0, main_seconds: float = 10.0) -> dict[str, Any]
             "rate": acked / (finished - started),
             "handler_log_lines": lines - lines_before,
         }
+        out["cpu"] = split.rows(max(1, result.requests))
     bare32, seed32 = out["bare"][-1], out["seed"][-1]
     out["ratio"] = seed32["rps"] / bare32["rps"] if bare32["rps"] else 0.0
     return out
@@ -122,6 +127,9 @@ def main() -> None:
         f"{e2e['handler_log_lines']} handler log lines; drained {e2e['drain_s']:.2f} s after the load; "
         f"{e2e['rate']:.0f} webhooks/s fully processed"
     )
+    for row in result["cpu"]:
+        print(f"  cpu  {row['process']:16s} {row['cores']:5.2f} cores  "
+              f"{row['us_per_request']:6.0f} us/webhook")
 
 
 if __name__ == "__main__":

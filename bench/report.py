@@ -63,36 +63,46 @@ def _load_note(r: dict[str, Any]) -> str:
 ANALYSIS = """\
 ## Where the time goes
 
-Profiled on the machine above (py-spy 0.4 on `asyncgate up` under the 32-connection intake load;
-cProfile and `time.process_time` on an in-process harness driving `Gateway.handle` with the real
-Lambda runtime):
+The "CPU per process" table above is measured in the same run; the rest comes from py-spy 0.4 on
+`asyncgate up` under the 32-connection intake load, and from `time.process_time` on an in-process
+harness of the engine, on this machine:
 
-- **One webhook costs the server process ~0.9-1.0 ms of CPU** on a quiet box, 1.2-1.4 ms on a busy
-  one (event loop plus store thread; the Lambda worker processes come on top), against ~35-50 µs a
-  request for the bare ASGI app. The gateway's
-  own pipeline (route, IAM, VTL, StartExecution call, response) is ~70 µs of it. The rest is the
-  execution the `200` promised: the engine, the Lambda invocation, the log events and the store.
-- Under load `top -H` shows the event-loop thread at ~95% of a core and ~50% of all CPU time in the
-  kernel: pipe writes to a Lambda worker (`StreamWriter.write`, ~0.5 ms of wall time a call under
-  load) wake the worker process, which on 2 cores preempts the loop; the store's writer thread runs
-  ~30% of a core in SQLite; the load generator takes most of what is left.
-- Per webhook the store sees one awaited write (the pending start, group-committed with its
-  neighbours: 32 concurrent writes commit at ~25,000/s, one sequential write takes ~0.3 ms) and three
-  or four fire-and-forget ones (Lambda START/END/REPORT and the handler's line, the vended execution
-  log events, the pending row's delete).
-- The engine alone, without HTTP, runs the seed's shape at the rate in the engine table, and moto
-  runs it 10-15x slower; the Pass->Succeed case is lower than the seed's shape because STANDARD
-  executions commit their history, which Express executions do not.
+- **The server process is the bound.** Its event loop and its store's writer thread share one GIL;
+  per-thread CPU from `/proc/<pid>/task` under this load: the loop ~0.34 ms a webhook (all user
+  time), the writer ~0.18 ms (0.10 ms user in SQLite and the write ops, 0.08 ms system in the WAL's
+  writes and fsyncs), so the server tops out near 1/(0.34 + 0.10) ms whatever the other core does.
+  Both throughput targets (0.5x bare, 3,000 webhooks/s) need it under ~0.3 ms.
+- **In the loop:** about half is the gateway's pipeline (VTL rendering by airspeed ~16%, the
+  StartExecution call through the JSON protocol ~13%, routing, context, access log), ~13% uvicorn's
+  response writes, and unpacking the log lines the Express worker sends back.
+- **In the writer:** each webhook's ~15 log rows (START/END/REPORT and the handler's line, nine
+  vended execution events) go into a table that repeats the group and stream names in two
+  indexes; the pending row's insert and delete are small beside them. The commit waits on one fsync
+  (~0.24 ms here) shared by every start of the batch.
+- **The Express worker (~0.5 ms an execution):** the engine's nine events a seed execution records,
+  each rendered as a vended JSON log line (the seed logs `ALL` with execution data), and the Lambda
+  round trip over the worker's pipes.
+- **API latency:** boto3 plus the HTTP round trip alone take what the floor row shows; a STANDARD
+  StartExecution adds its commit, and a sequential caller's commit often queues behind the previous
+  execution's end, which is committed (another fsync) before it counts as ended.
+- **Engine vs moto:** STANDARD executions commit every event; the Pass->Succeed machine costs
+  ~0.37 ms of CPU an execution (six events, two awaited commits), so the 30x target (~0.12 ms) is out
+  of reach without giving up per-event durability.
 
-What was tried: uvloop + httptools (kept: bare ASGI 3.5k -> 19.8k req/s, the seed 581 -> 693
-req/s in the same run); gathering `write_nowait` ops per loop iteration so the writer thread wakes
-once per iteration (in-process harness, three interleaved runs each: 901-1017 µs of CPU per
-webhook before, 894-1073 µs after — no difference, so not committed).
+What moved the figures this round (A/B on the same machine): fire-and-forget writes grouped per
+event-loop iteration without a Future each (engine CPU per Pass->Succeed execution 705 -> 375 µs),
+one wake-up per batch for awaited writes (481/548 -> 386/363 µs), log puts to one stream merged,
+the gateway's URL forms routed before Starlette and the moto check, request ids without a system
+call, and the Express worker process (seed intake 939 -> 1,427-1,682 req/s and end to end
+920 -> 1,520 webhooks/s in back-to-back runs). Earlier: uvloop + httptools (bare ASGI 3.5k ->
+19.8k req/s).
 
-What would move the missed targets, largest first: run executions off the intake's event loop (a
-second process, or a worker thread per core, fed by the durable pending-start rows the store already
-keeps), so the `200` pays only for the gateway and the commit; batch Lambda invocations and log lines
-per worker pipe instead of one wake-up each; render vended log events on the writer thread.
+What would move the missed targets next, largest first: a second intake process (the server's
+event loop is the bound; the durable hand-off is already a table both could share); the vended log
+lines and the Lambda log lines written by the worker into a logs database of their own instead of
+through the server's writer; a compiled fast path for the seed's mapping template (airspeed
+interprets it on every request); `synchronous=NORMAL` would halve the commit latency but survive
+only a process crash, not a power cut, so it is not the default.
 """
 
 
@@ -199,6 +209,15 @@ def render(r: dict[str, Any]) -> str:
         "and the handler's "
         f"log group gained {e2e['handler_log_lines']:,} `Printing out the event` lines. Sustained: "
         f"**{e2e['rate']:,.0f} webhooks/s** fully processed (Lambda run, logs written).",
+        "",
+        "CPU per process over that run (user + system time from `/proc`, `bench/cpu.py`):",
+        "",
+        "| process | cores busy | CPU µs per webhook |",
+        "|---|---:|---:|",
+        *(
+            f"| {row['process']} | {row['cores']:.2f} | {row['us_per_request']:,.0f} |"
+            for row in r["intake"].get("cpu", [])
+        ),
         "",
         "## Engine: executions/s vs moto's executing mode",
         "",
