@@ -21,7 +21,7 @@ from typing import Any
 
 from .cpu import Split
 from .loadgen import LoadResult, request_bytes, run_load
-from .servers import Served, asyncgate_up, bare_asgi, scrape, wait_metric
+from .servers import Served, asyncgate_up, bare_asgi, scrape, wait_idle, wait_metric
 
 __all__ = ["CONNECTIONS", "run"]
 
@@ -82,8 +82,7 @@ def run(step_seconds: float = 3.0, main_seconds: float = 10.0) -> dict[str, Any]
         _load(served, path, 32, 1.0)  # warm-up: Lambda workers, caches
         for n in CONNECTIONS[:-1]:
             out["seed"].append(_row(_load(served, path, n, step_seconds)))
-        before = scrape(served.endpoint)
-        time.sleep(0.5)  # let the warm-up's executions end, so the deltas below are the main run's
+        wait_idle(served.endpoint)  # the earlier steps' executions end first: the deltas are this run's
         before = scrape(served.endpoint)
         lines_before = _count_log_lines(served, "/aws/lambda/sample-func", "Printing out the event")
         started = time.perf_counter()

@@ -34,6 +34,7 @@ __all__ = [
     "rss_mb",
     "scrape",
     "wait_http",
+    "wait_idle",
     "wait_metric",
 ]
 
@@ -201,3 +202,17 @@ def wait_metric(endpoint: str, name: str, at_least: float, timeout: float = 300.
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{name} = {value}, wanted {at_least} within {timeout} s")
         time.sleep(0.02)
+
+
+def wait_idle(endpoint: str, timeout: float = 300.0) -> None:
+    """Poll the metrics until every execution begun has ended (no backlog left from earlier load)."""
+    deadline = time.perf_counter() + timeout
+    while True:
+        samples = scrape(endpoint)
+        begun = sum(v for k, v in samples.items() if k.startswith("asyncgate_executions_started_total"))
+        ended = sum(v for k, v in samples.items() if k.startswith("asyncgate_executions_completed_total"))
+        if ended >= begun:
+            return
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{begun - ended} executions still running after {timeout} s")
+        time.sleep(0.05)

@@ -1,5 +1,11 @@
 """CloudWatch Logs: log groups, streams and events, in the store.
 
+Logs live in a database of their own (``logs.sqlite3`` beside the server's ``asyncgate.sqlite3``):
+they are most of what the runtime writes, and both the server and its Express worker process write
+them, so keeping them apart lets each process append its lines without going through the other, and
+keeps the server's group commits — the ones a webhook's ``200`` waits on — small. ``adopt_logs`` moves
+the tables an older layout kept in the main database.
+
 Why hand-written: the runtime writes logs from inside itself (Lambda START/END/REPORT lines, Step
 Functions' vended execution events) at a high rate, and must serve them back through CloudWatch Logs'
 own API so that boto3's ``logs`` client and ``aws logs tail`` work. moto's logs backend is in-memory
@@ -13,7 +19,7 @@ committed. The API methods take and return CloudWatch Logs' JSON shapes (``Logs_
 
 Example:
     >>> import asyncio, pathlib, tempfile
-    >>> from asyncgate.local.store import Store
+    >>> from asyncgate.local.store import Store, StoreError
     >>> logs = Logs(Store(pathlib.Path(tempfile.mkdtemp()) / "db"))
     >>> logs.put("/aws/lambda/f", "s1", [(1_700_000_000_000, "hello")])
     >>> asyncio.run(logs.store.barrier())
@@ -30,6 +36,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from asyncgate.local.arns import arn
@@ -39,9 +46,9 @@ from asyncgate.local.errors import (
     ResourceNotFoundException,
 )
 from asyncgate.local.log_filters import compile_filter_pattern
-from asyncgate.local.store import Store
+from asyncgate.local.store import Store, StoreError
 
-__all__ = ["Logs", "compile_filter_pattern"]
+__all__ = ["LOGS_DB", "Logs", "adopt_logs", "compile_filter_pattern"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS logs_groups (
@@ -120,8 +127,54 @@ def _limit(request: dict[str, Any], default: int, maximum: int) -> int:
     return value
 
 
+#: the logs database's file name in a data directory
+LOGS_DB = "logs.sqlite3"
+#: (table, copy it into this database, drop it from the old one), spelled out: no SQL built from names
+_MOVES = (
+    ("logs_groups", "INSERT OR IGNORE INTO main.logs_groups SELECT * FROM old.logs_groups",
+     "DROP TABLE old.logs_groups"),
+    ("logs_streams", "INSERT OR IGNORE INTO main.logs_streams SELECT * FROM old.logs_streams",
+     "DROP TABLE old.logs_streams"),
+    ("logs_events", "INSERT OR IGNORE INTO main.logs_events SELECT * FROM old.logs_events",
+     "DROP TABLE old.logs_events"),
+)
+
+
+def adopt_logs(store: Store, old: Path) -> int:
+    """Move the logs tables an older layout kept in ``old`` (the main database) into ``store``.
+
+    Runs at start-up, before anything writes logs; returns how many events moved (0 when there is
+    nothing to move). Copy and drop are separate transactions: a crash between them leaves the old
+    tables, and the next start copies again (``INSERT OR IGNORE`` on the same keys) before dropping.
+    """
+    if not old.exists():
+        return 0
+    db = sqlite3.connect(store.path, isolation_level=None, timeout=30)
+    try:
+        db.execute("ATTACH DATABASE ? AS old", (str(old),))
+        present = {row[0] for row in db.execute("SELECT name FROM old.sqlite_master WHERE type='table'")}
+        if "logs_events" not in present:
+            return 0
+        db.execute("BEGIN IMMEDIATE")
+        for table, copy, _drop in _MOVES:
+            if table in present:
+                db.execute(copy)
+        moved = db.execute("SELECT count(*) FROM old.logs_events").fetchone()[0]
+        db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
+        for table, _copy, drop in _MOVES:
+            if table in present:
+                db.execute(drop)
+        db.execute("COMMIT")
+        return int(moved)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"cannot move the logs out of {old}: {exc}") from None
+    finally:
+        db.close()
+
+
 class Logs:
-    """Log groups, streams and events, stored in the server's database."""
+    """Log groups, streams and events, stored in their own database."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -155,6 +208,10 @@ class Logs:
             self._append(db, group, stream, taken)
 
         self.store.write_nowait(append)
+
+    async def barrier(self) -> None:
+        """Wait until every log event put before this call is committed (back-pressure, tests)."""
+        await self.store.barrier()
 
     def ensure_group(self, name: str) -> None:
         """Create a log group if it does not exist (log groups declared in the template)."""

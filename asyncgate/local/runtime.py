@@ -35,7 +35,7 @@ from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
 from asyncgate.local.lambdas import FunctionConfig, LambdaService
-from asyncgate.local.logs import Logs
+from asyncgate.local.logs import LOGS_DB, Logs, adopt_logs
 from asyncgate.local.service_calls import LOGS, STATES, ServiceCaller
 from asyncgate.local.states.clock import Clock, ScaledClock, SystemClock
 from asyncgate.local.states.sdk_tasks import ServiceTasks
@@ -80,7 +80,10 @@ class Runtime:
         data_dir.mkdir(parents=True, exist_ok=True)
         self.clock: Clock = ScaledClock(time_scale) if time_scale != 1.0 else SystemClock()
         self.store = Store(data_dir / "asyncgate.sqlite3")
-        self.logs = Logs(self.store)
+        #: CloudWatch Logs in a database of their own, which the Express worker writes too
+        self.log_store = Store(data_dir / LOGS_DB)
+        self.logs = Logs(self.log_store)
+        adopt_logs(self.log_store, self.store.path)
         self.lambdas = LambdaService(
             self.logs, data_dir=data_dir, store=self.store, endpoint_url=endpoint_url
         )
@@ -102,7 +105,7 @@ class Runtime:
         #: is the server's own)
         self.express_worker: ExpressWorker | None = None
         if express_worker and time_scale == 1.0:
-            self.express_worker = ExpressWorker(self.lambdas, self.store, self.logs, data_dir=data_dir,
+            self.express_worker = ExpressWorker(self.lambdas, self.store, data_dir=data_dir,
                                                 region=region, account=account, endpoint_url=endpoint_url)
             self.states.attach_express_worker(self.express_worker)
         self.apis: list[RestApi] = [api for stack in stacks for api in build_rest_apis(stack)]
@@ -145,6 +148,8 @@ class Runtime:
             await self.express_worker.close()
         self.aws.close()
         await self.lambdas.close()
+        await self.log_store.barrier()
+        self.log_store.close()
         await self.store.barrier()
         self.store.close()
 

@@ -15,7 +15,7 @@ from asyncgate.local.errors import (
     ResourceNotFoundException,
 )
 from asyncgate.local.log_filters import compile_filter_pattern
-from asyncgate.local.logs import Logs
+from asyncgate.local.logs import Logs, adopt_logs
 from asyncgate.local.store import Store
 
 
@@ -75,6 +75,24 @@ def test_filter_log_events_pages_in_time_order_when_ids_are_not(logs: Logs) -> N
             break
         request["nextToken"] = page["nextToken"]
     assert seen == [f"early{i}" for i in range(10)] + [f"late{i}" for i in range(5)]
+
+
+def test_logs_kept_in_the_main_database_by_an_older_layout_move_to_their_own(tmp_path: Path) -> None:
+    old = Store(tmp_path / "asyncgate.sqlite3")
+    Logs(old).put("/g", "s", [(1000 + i, f"m{i}") for i in range(3)])  # the old layout: same tables
+    old.close()
+    main, store = Store(tmp_path / "asyncgate.sqlite3"), Store(tmp_path / "logs.sqlite3")
+    try:
+        logs = Logs(store)
+        assert adopt_logs(store, main.path) == 3
+        assert adopt_logs(store, main.path) == 0  # once
+        page = run(logs.get_log_events({"logGroupName": "/g", "logStreamName": "s", "startFromHead": True}))
+        assert [e["message"] for e in page["events"]] == ["m0", "m1", "m2"]
+        tables = "SELECT name FROM sqlite_master WHERE name LIKE 'logs_%'"
+        assert main.read(lambda db: db.execute(tables).fetchall()) == []
+    finally:
+        main.close()
+        store.close()
 
 
 def test_errors_are_aws_errors(logs: Logs) -> None:

@@ -8,12 +8,13 @@ executions of eligible Express machines (``eligible.py``) run beside the server 
 What it keeps from the server's promises: the start was committed (``sfn_pending_starts``) before the
 server handed it over, and the server deletes that row only when this process reports the execution
 done; a crash of either process leaves the row, and the next start re-runs it (at-least-once, as
-before). This process writes nothing itself: log events and results go back to the server as messages,
-so the store keeps one writer.
+before). The Step Functions tables have one writer, the server; this process writes only log events
+(the Lambda's lines and the vended execution events), straight into the logs database
+(``logs.sqlite3``, which the server writes too; SQLite serialises the two writers).
 
 Messages in (``wire.py`` frames): ``("functions", [FunctionConfig])``, ``("revision", StateMachine,
 Revision)``, ``("start", arn, name, revision_id, input, start_date)``, ``("stop",)``.
-Messages out: ``("logs", group, stream, events)``, ``("done", arn, status, seconds, lambda_calls)``.
+Messages out: ``("done", arn, status, seconds, lambda_calls)``.
 
 Run as ``python -m asyncgate.local.express_worker.child FD CONFIG_JSON`` by ``client.py``, never by hand.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ..lambdas import LambdaService
+from ..logs import LOGS_DB, Logs
 from ..metrics import METRICS
 from ..states.clock import SystemClock
 from ..states.engine_port import EnginePort
@@ -39,25 +41,12 @@ from ..states.machines import Revision, StateMachine
 from ..states.recorder import HistoryEvent, Recorder
 from ..states.tasks import LambdaTasks
 from ..states.vended_logs import VendedLogs
+from ..store import Store
 from .wire import Message, Outbox, read_frame
 
 __all__ = ["ExpressRunner", "main"]
 
 log = logging.getLogger("asyncgate.express_worker")
-
-
-class _LogsOut:
-    """The Lambda service's and the vended logs' sink: log events go to the server as messages."""
-
-    __slots__ = ("_outbox",)
-
-    def __init__(self, outbox: Outbox) -> None:
-        self._outbox = outbox
-
-    def put(self, group: str, stream: str, events: Any) -> None:
-        events = list(events)
-        if events:
-            self._outbox.send(("logs", group, stream, events))
 
 
 class _Definitions:
@@ -78,13 +67,13 @@ class _Definitions:
 class ExpressRunner:
     """Runs started Express executions and reports each one's end."""
 
-    def __init__(self, outbox: Outbox, *, data_dir: Path, endpoint_url: str | None, region: str,
-                 account: str) -> None:
+    def __init__(self, outbox: Outbox, logs: Logs, *, data_dir: Path, endpoint_url: str | None,
+                 region: str, account: str) -> None:
         self._outbox = outbox
         self._clock = SystemClock()
-        sink = _LogsOut(outbox)
-        self.lambdas = LambdaService(sink, data_dir=data_dir, endpoint_url=endpoint_url, region=region)
-        self._vended = VendedLogs(sink.put)
+        self._logs = logs
+        self.lambdas = LambdaService(logs, data_dir=data_dir, endpoint_url=endpoint_url, region=region)
+        self._vended = VendedLogs(logs.put)
         tasks = LambdaTasks(self.lambdas, region=region, account=account)
         self._port = EnginePort(_Definitions(), tasks, self._clock)
         self._revisions: dict[str, tuple[StateMachine, Revision]] = {}
@@ -126,10 +115,18 @@ class ExpressRunner:
             log.exception("execution %s: engine failure", execution.arn)
             outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
         last = recorder.append(*terminal_event(outcome))
+        # its log lines are committed before the server forgets the start (executions ending together
+        # share the commit): a crash after "done" must not lose the lines of an execution not re-run
+        self._vended.flush()
+        await self._logs.barrier()
         calls = METRICS.lambda_invocations.value - self._lambda_reported
         self._lambda_reported += calls
         seconds = last.timestamp - execution.start_date
         self._outbox.send(("done", execution.arn, outcome.status.value, seconds, calls))
+
+    def flush_logs(self) -> None:
+        """Hand buffered vended events to the logs now."""
+        self._vended.flush()
 
     async def close(self) -> None:
         """Cut running executions off (the server re-runs them at its next start), end the workers."""
@@ -145,17 +142,23 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> None:
     """Read the server's frames until it says stop or goes away."""
     reader, writer = await asyncio.open_connection(sock=sock)
     outbox = Outbox(writer)
-    runner = ExpressRunner(outbox, data_dir=Path(config["data_dir"]), endpoint_url=config.get("endpoint_url"),
+    data_dir = Path(config["data_dir"])
+    store = Store(data_dir / LOGS_DB)
+    runner = ExpressRunner(outbox, Logs(store), data_dir=data_dir, endpoint_url=config.get("endpoint_url"),
                            region=config["region"], account=config["account"])
     try:
         while True:
             messages = await read_frame(reader)
             if messages is None:  # the server is gone (kill -9): its next start re-runs what we had
+                runner.flush_logs()
+                store.close()  # what is queued is committed first
                 os._exit(0)
             if not all(runner.handle(m) for m in messages):
                 break
     finally:
         await runner.close()
+        await store.barrier()  # the log lines of what finished are durable before we say goodbye
+        store.close()
         await outbox.drain()
         with contextlib.suppress(ConnectionError, OSError):
             writer.close()

@@ -4,7 +4,8 @@
 was committed; it answers False (the server runs the execution itself, as before) unless the
 execution's revision is eligible (``eligible.py``), every function it calls is still the one the
 worker was given, and the worker is up. A ``("done", ...)`` message deletes the pending-start row
-and counts the execution in ``METRICS``; log events are put into the store as they arrive.
+and counts the execution in ``METRICS``; the worker writes its log events into the logs database
+itself.
 
 If the worker dies, the server starts another and hands it the executions that had not reported back
 (at-least-once, as after a crash of the server). On shutdown the worker is told to stop and its last
@@ -21,7 +22,6 @@ import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ..lambdas import FunctionConfig, LambdaService
 from ..metrics import METRICS
@@ -43,12 +43,11 @@ MAX_RESTARTS = 5
 class ExpressWorker:
     """One worker process running eligible Express executions for the server."""
 
-    def __init__(self, lambdas: LambdaService, store: Store, logs: Any, *, data_dir: Path,
-                 region: str, account: str, endpoint_url: str | None) -> None:
-        """A worker process for ``lambdas``' functions, writing through ``store`` and ``logs``."""
+    def __init__(self, lambdas: LambdaService, store: Store, *, data_dir: Path, region: str,
+                 account: str, endpoint_url: str | None) -> None:
+        """A worker process for ``lambdas``' functions; ``store`` gets the pending rows' deletes."""
         self._lambdas = lambdas
         self._store = store
-        self._logs = logs
         self._config = {"data_dir": str(data_dir), "region": region, "account": account,
                         "endpoint_url": endpoint_url}
         #: revision id -> the functions it calls (None: not eligible)
@@ -142,10 +141,7 @@ class ExpressWorker:
 
     def _handle(self, message: Message) -> None:
         kind = message[0]
-        if kind == "logs":
-            _, group, stream, events = message
-            self._logs.put(group, stream, events)
-        elif kind == "done":
+        if kind == "done":
             _, arn, status, seconds, lambda_calls = message
             self._inflight.pop(arn, None)
             self._store.write_nowait(delete_pending(arn))

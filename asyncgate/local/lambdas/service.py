@@ -208,7 +208,7 @@ class LambdaService:
                 self.logs,
                 lambda stream: self.environment(config, stream),
                 max_workers=self.max_workers,
-                flush=self.store.barrier if self.store is not None else None,
+                flush=getattr(self.logs, "barrier", None),
             )
             self._pools[config.name] = pool
         return pool
