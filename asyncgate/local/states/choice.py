@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import operator
 import re
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 from .jsonata import JsonataExpr, compile_jsonata, is_jsonata_expression, query_error
 from .jsonpath import JsonPath, PathNotFound, compile_path, type_name
@@ -190,7 +190,7 @@ class _Condition(ChoiceRule):
             raise query_error(
                 f"The JSONata expression '{self.expr.text}' specified for the field 'Condition' returned an "
                 f"unexpected result type. Expected 'boolean', but was '{type_name(value)}' for value: "
-                + json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+                + compact(value)
             )
         return value
 

@@ -22,10 +22,10 @@ Example:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound
 from .model import End, Next, QueryLanguage, Renderable
@@ -141,7 +141,7 @@ def evaluate_assign(assign: Renderable | None, scope: Scope) -> dict[str, Any] |
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def size_of(value: Any) -> int:

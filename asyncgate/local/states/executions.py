@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..arns import arn as make_arn
+from ..jsontext import compact
 from .machines import Revision, StateMachine
 from .recorder import HistoryEvent, Recorder
 from .validation import random_uuid, validate_input, validate_name
@@ -134,7 +135,7 @@ class Outcome:
 Runner = Callable[["Execution", Any, Recorder], Awaitable[Outcome]]
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = compact
 
 
 def dumps(value: Any) -> str:

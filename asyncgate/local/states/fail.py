@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound
 from .model import Failed, FailState, QueryLanguage, Transition
@@ -61,4 +62,4 @@ def _from_path(path: Any, field: str, scope: Scope) -> Any:
 def _text(value: Any) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)

@@ -14,8 +14,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from ..jsontext import compact
 
 __all__ = [
     "STATE_TYPES",
@@ -84,7 +85,7 @@ def dumps(value: Any) -> str:
         >>> dumps({"a": [1, "é"]})
         '{"a":[1,"é"]}'
     """
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def entered(name: str, value: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 
 __all__ = ["FUNCTIONS", "Function", "format_value", "java_hashmap_order", "json_dumps", "json_equal_key"]
@@ -41,7 +42,7 @@ def _fail(name: str, why: str) -> StatesError:
 
 def json_dumps(value: Any) -> str:
     """Compact JSON as AWS writes it (``{"a":1}``), non-ASCII kept as is."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def json_equal_key(value: Any) -> str:

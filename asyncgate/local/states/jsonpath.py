@@ -20,12 +20,12 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+from ..jsontext import compact
 from .jsonpath_segments import DEFINITE, Segment, fragment, parse_segments, walk
 from .scope import Scope
 
@@ -217,7 +217,7 @@ def _set(path: JsonPath, cur: Any, i: int, value: Any, done: str) -> Any:
 
 
 def _java_str(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def _length(text: str, value: Any) -> int:

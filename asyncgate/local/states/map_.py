@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..jsontext import compact
 from .dataflow import advance, apply_input_path, evaluate_assign, finish_jsonpath, render
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound, type_name
@@ -396,4 +397,4 @@ def _text(v: Any) -> str:
 
 
 def _dumps(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    return compact(v)

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import random
 import string
 from contextvars import ContextVar
 from typing import Any
 
 from ..aws_services.resources import resource_arn
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 from .tasks import resource_kind
 
@@ -229,7 +229,7 @@ class ServiceTasks:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def _to_sdk(shape: Any, value: Any) -> Any:

@@ -32,6 +32,7 @@ from email.utils import formatdate
 from typing import Any, Protocol, runtime_checkable
 
 from ..ids import random_hex, random_uuid
+from ..jsontext import compact
 from .errors import StatesError, StatesErrorName
 
 __all__ = ["LambdaTasks", "TaskInvoker", "lambda_target", "resource_kind"]
@@ -193,7 +194,7 @@ class LambdaTasks:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return compact(value)
 
 
 def _decode(payload: bytes) -> Any:

@@ -13,10 +13,10 @@ Example:
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..jsontext import compact
 from .dataflow import apply_input_path, apply_output_path, evaluate_assign, render
 from .errors import StatesError, StatesErrorName
 from .jsonpath import JsonPath, PathNotFound
@@ -128,4 +128,4 @@ def _is_whole(v: Any) -> bool:
 
 
 def _dumps(v: Any) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    return compact(v)
