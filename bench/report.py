@@ -64,45 +64,44 @@ ANALYSIS = """\
 ## Where the time goes
 
 The "CPU per process" table above is measured in the same run; the rest comes from py-spy 0.4 on
-`asyncgate up` under the 32-connection intake load, and from `time.process_time` on an in-process
-harness of the engine, on this machine:
+`asyncgate up` and on its Express worker under the 32-connection intake load, per-thread CPU from
+`/proc/<pid>/task`, and `time.process_time` on an in-process harness of the engine, on this machine:
 
-- **The server process is the bound.** Its event loop and its store's writer thread share one GIL;
-  per-thread CPU from `/proc/<pid>/task` under this load: the loop ~0.34 ms a webhook (all user
-  time), the writer ~0.18 ms (0.10 ms user in SQLite and the write ops, 0.08 ms system in the WAL's
-  writes and fsyncs), so the server tops out near 1/(0.34 + 0.10) ms whatever the other core does.
-  Both throughput targets (0.5x bare, 3,000 webhooks/s) need it under ~0.3 ms.
-- **In the loop:** about half is the gateway's pipeline (VTL rendering by airspeed ~16%, the
-  StartExecution call through the JSON protocol ~13%, routing, context, access log), ~13% uvicorn's
-  response writes, and unpacking the log lines the Express worker sends back.
-- **In the writer:** each webhook's ~15 log rows (START/END/REPORT and the handler's line, nine
-  vended execution events) go into a table that repeats the group and stream names in two
-  indexes; the pending row's insert and delete are small beside them. The commit waits on one fsync
-  (~0.24 ms here) shared by every start of the batch.
-- **The Express worker (~0.5 ms an execution):** the engine's nine events a seed execution records,
-  each rendered as a vended JSON log line (the seed logs `ALL` with execution data), and the Lambda
-  round trip over the worker's pipes.
+- **Two processes, both near a core.** Intake is bound by the server process (its event loop and its
+  store's writer thread share one GIL: ~0.3 ms of loop time and ~0.05 ms of writer time a webhook);
+  end to end by the Express worker (~0.4 ms an execution), which falls behind when intake runs
+  faster than it, and catches up after (the drain time above). The Lambda workers and the load
+  generator take the rest of the two cores. Both throughput targets (0.5x bare, 3,000 webhooks/s)
+  need roughly half of today's CPU per webhook in both processes.
+- **In the server's loop:** the gateway's own walk of a seed request costs ~65 µs in isolation
+  (`python -m bench.hot_paths`); under load py-spy puts about half the loop's samples in it (VTL
+  rendering by airspeed the largest part), the rest in HTTP parsing and response writes, the
+  StartExecution call through the JSON protocol, and the pending row's commit.
+- **In the Express worker:** the nine events of a seed execution, each one a vended JSON log line
+  (the seed logs `ALL` with execution data), the Lambda round trip over the worker's pipes, the
+  `asyncio.timeout`s of the Express limit and of the invocation (~10%), and the log rows' inserts
+  on its writer thread.
 - **API latency:** boto3 plus the HTTP round trip alone take what the floor row shows; a STANDARD
-  StartExecution adds its commit, and a sequential caller's commit often queues behind the previous
-  execution's end, which is committed (another fsync) before it counts as ended.
+  StartExecution adds its commit (one fsync, ~0.24 ms here), and a sequential caller's commit often
+  queues behind the previous execution's end, itself committed before the execution counts as ended.
 - **Engine vs moto:** STANDARD executions commit every event; the Pass->Succeed machine costs
-  ~0.37 ms of CPU an execution (six events, two awaited commits), so the 30x target (~0.12 ms) is out
+  ~0.3 ms of CPU an execution (six events, two awaited commits), so the 30x target (~0.12 ms) is out
   of reach without giving up per-event durability.
 
-What moved the figures this round (A/B on the same machine): fire-and-forget writes grouped per
-event-loop iteration without a Future each (engine CPU per Pass->Succeed execution 705 -> 375 µs),
-one wake-up per batch for awaited writes (481/548 -> 386/363 µs), log puts to one stream merged,
-the gateway's URL forms routed before Starlette and the moto check, request ids without a system
-call, and the Express worker process (seed intake 939 -> 1,427-1,682 req/s and end to end
-920 -> 1,520 webhooks/s in back-to-back runs). Earlier: uvloop + httptools (bare ASGI 3.5k ->
-19.8k req/s).
+What moved the figures this round (A/B on the same machine, back to back): fire-and-forget writes
+grouped per event-loop iteration without a Future each (engine CPU per Pass->Succeed execution
+705 -> 375 µs); one wake-up per batch for awaited writes (481/548 -> 386/363 µs); one compact JSON
+writer with its C encoder built once (3.1 -> 1.4 µs a call); the gateway's URL forms routed before
+Starlette; the Express worker process (seed intake ~940 -> ~1,500 req/s); CloudWatch Logs in a
+database of their own, written by the worker directly (-> ~2,000-2,400 req/s). Earlier: uvloop +
+httptools (bare ASGI 3.5k -> 19.8k req/s). Figures move by up to a third from run to run on this
+shared machine; compare a run's own ratios.
 
-What would move the missed targets next, largest first: a second intake process (the server's
-event loop is the bound; the durable hand-off is already a table both could share); the vended log
-lines and the Lambda log lines written by the worker into a logs database of their own instead of
-through the server's writer; a compiled fast path for the seed's mapping template (airspeed
-interprets it on every request); `synchronous=NORMAL` would halve the commit latency but survive
-only a process crash, not a power cut, so it is not the default.
+What would move the missed targets next, largest first: a second intake process (the pending-start
+table is the hand-off either could write); a cheaper Express limit (one sweep instead of a timer per
+execution) and batched Lambda invocations per worker pipe; a compiled fast path for mapping templates
+(airspeed interprets the seed's on every request); `synchronous=NORMAL` would take the fsync off every
+commit but survive only a process crash, not a power cut, so it is not the default.
 """
 
 
@@ -253,7 +252,8 @@ def render(r: dict[str, Any]) -> str:
         "",
         f"- `asyncgate up` ready (spawn to first `200` of `/_asyncgate/health`) with a cached synth: "
         f"**{r['startup']['ready_s']:.2f} s** median ({ready}).",
-        f"- Server RSS after {r['startup']['executions']:,} Express executions (StartExecution over HTTP, "
+        f"- RSS of the server and its Express worker after {r['startup']['executions']:,} Express "
+        f"executions (StartExecution over HTTP, "
         f"{r['startup']['starts_per_s']:,.0f}/s): **{r['startup']['rss_mb']:.0f} MB** "
         f"({r['startup']['idle_mb']:.0f} MB idle).",
         "",

@@ -5,8 +5,9 @@ registered every resource and recovery has run), with ``cdk.out`` already synthe
 current files — the case of every test session after the first. Median of ``starts`` fresh starts.
 
 Memory: 100,000 Express executions of a Pass machine started through the Step Functions JSON API
-(raw HTTP, 32 connections, as boto3 would send them), all completed, then the server process's
-VmRSS. Express executions keep nothing in memory once ended, so the figure shows leaks, not data.
+(raw HTTP, 32 connections, as boto3 would send them), all completed, then the VmRSS of the server
+process plus its Express worker process (which ran them; Lambda workers are the functions' own).
+Express executions keep nothing in memory once ended, so the figure shows leaks, not data.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import statistics
 import time
 from typing import Any
 
+from .cpu import kinds
 from .loadgen import request_bytes, run_load
 from .servers import asyncgate_up, rss_mb, wait_metric
 
@@ -33,6 +35,11 @@ def _ready(starts: int) -> list[float]:
     return times
 
 
+def _runtime_rss_mb(server_pid: int) -> float:
+    """RSS of the server and its Express worker (not of the Lambda workers)."""
+    return sum(rss_mb(pid) for pid, kind in kinds(server_pid).items() if kind in ("server", "Express worker"))
+
+
 def _rss_after(executions: int) -> dict[str, float]:
     import boto3
 
@@ -47,7 +54,7 @@ def _rss_after(executions: int) -> dict[str, float]:
         arn = sfn.create_state_machine(
             name="bench-rss", definition=_PASS, type="EXPRESS", roleArn="arn:aws:iam::000000000000:role/bench"
         )["stateMachineArn"]
-        idle = rss_mb(served.process.pid)
+        idle = _runtime_rss_mb(served.process.pid)
         request = request_bytes(
             "POST",
             "/",
@@ -62,7 +69,7 @@ def _rss_after(executions: int) -> dict[str, float]:
         return {
             "executions": result.statuses.get(200, 0),
             "idle_mb": idle,
-            "rss_mb": rss_mb(served.process.pid),
+            "rss_mb": _runtime_rss_mb(served.process.pid),
             "seconds": elapsed,
             "starts_per_s": result.rps,
         }
