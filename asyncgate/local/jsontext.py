@@ -27,14 +27,19 @@ def _unserializable(value: Any) -> Any:
 
 
 _make = getattr(_encoder, "c_make_encoder", None)
-if _make is not None:
-    _chunks = _make(None, _unserializable, _encoder.encode_basestring, None, ":", ",", False, False, True)
+#: the C encoder, built once (None on an interpreter without the accelerator)
+_chunks = (
+    _make(None, _unserializable, _encoder.encode_basestring, None, ":", ",", False, False, True)
+    if _make is not None
+    else None
+)
+_fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
-    def compact(value: Any) -> str:
-        """``value`` as compact JSON text."""
-        if isinstance(value, str):
-            return _encoder.encode_basestring(value)
-        return "".join(_chunks(value, 0))
 
-else:  # an interpreter without the C accelerator
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+def compact(value: Any) -> str:
+    """``value`` as compact JSON text."""
+    if isinstance(value, str):
+        return str(_encoder.encode_basestring(value))
+    if _chunks is None:
+        return _fallback(value)
+    return "".join(_chunks(value, 0))

@@ -61,9 +61,10 @@ def _function(state: dict[str, Any]) -> str | None:
         target = lambda_target(resource)
     elif kind == "lambda:invoke":
         args = state.get("Parameters") or state.get("Arguments") or {}
-        target = args.get("FunctionName") if isinstance(args, dict) else None
-        if not isinstance(target, str) or target.startswith("{%"):
+        named = args.get("FunctionName") if isinstance(args, dict) else None
+        if not isinstance(named, str) or named.startswith("{%"):
             return None
+        target = named
     else:
         return None
     try:

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from .clock import Clock, iso_millis
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
-from .machines import MachineRegistry, Revision
+from .machines import Revision
 from .recorder import Recorder
 from .task_tokens import TaskTokens
 
@@ -27,10 +27,17 @@ __all__ = ["EnginePort"]
 log = logging.getLogger("asyncgate.states")
 
 
+class Definitions(Protocol):
+    """Where the port gets a revision's parsed definition: the ``MachineRegistry``, or the Express
+    worker's own cache (``express_worker/child.py``)."""
+
+    def compiled(self, revision: Revision) -> Any: ...
+
+
 class EnginePort:
     """Runs executions on the engine; engines are built once per revision and reused."""
 
-    def __init__(self, registry: MachineRegistry, tasks: Any, clock: Clock,
+    def __init__(self, registry: Definitions, tasks: Any, clock: Clock,
                  tokens: TaskTokens | None = None) -> None:
         self._registry = registry
         self._tasks = tasks
