@@ -222,3 +222,15 @@ def test_base64_and_parse_json() -> None:
     assert render("""#set($o = $util.parseJson('{"k": {"arr": [1, 2]}}'))$o.k.arr[1] $o""", util=UTIL) == (
         "2 {k={arr=[1,2]}}"
     )
+
+
+@given(st.text().filter(lambda t: "$" not in t and "#" not in t))
+def test_text_without_references_or_directives_renders_as_itself_without_the_interpreter(text: str) -> None:
+    try:
+        template = compile_template(text)
+    except TemplateFailed:  # airspeed refuses some such texts (a lone backslash): no static path then
+        return
+    assert template.static == text
+    interpreted = compile_template("#set($unused = 1)" + text)  # the same text, interpreted
+    assert interpreted.static is None
+    assert interpreted.render({}) == template.render({}) == text

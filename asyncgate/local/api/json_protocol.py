@@ -30,6 +30,7 @@ from asyncgate.local.errors import (
     ServiceException,
     UnknownOperationException,
 )
+from asyncgate.local.jsontext import compact
 
 __all__ = ["JsonProtocol", "Service", "error_body", "snake_case"]
 
@@ -56,7 +57,7 @@ def error_body(error: AwsError) -> bytes:
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    return compact(value).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import base64
+import functools
 import random
 import time
 from dataclasses import dataclass, field
@@ -86,6 +87,12 @@ def new_ids(now: float) -> tuple[str, str, str]:
 
 
 def _request_time(now: float) -> str:
+    return _request_second(int(now))
+
+
+@functools.lru_cache(maxsize=8)
+def _request_second(now: int) -> str:
+    """``$context.requestTime`` (``25/Nov/2026:13:03:54 +0000``), formatted once per second."""
     t = time.gmtime(now)
     clock = f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d}"
     return f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year}:{clock} +0000"

@@ -349,6 +349,8 @@ class Gateway:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _render(self, inv: Invocation, template: Template, payload: bytes, *, request_side: bool) -> bytes:
+        if template.static is not None:  # no $input: the body is not even looked at, as on AWS
+            return template.static.encode()
         try:
             return template.render(inv.template_variables(payload)).encode()
         except InvalidBody as exc:

@@ -285,9 +285,14 @@ class Template:
 
     text: str
     _body: Any = field(repr=False)
+    #: the output, when the text has no reference and no directive (no ``$``, no ``#``): such text
+    #: renders as itself, so it is not interpreted on every request (the seed's response template)
+    static: str | None = None
 
     def render(self, variables: Mapping[str, Any]) -> str:
         """Render with ``variables`` as the top-level names (``input``, ``util``, ``context``, ...)."""
+        if self.static is not None:
+            return self.static
         if isinstance(self._body, str):  # did not parse: API Gateway fails the call, not the deploy
             raise TemplateFailed(self._body)
         stream = av.StoppableStream()
@@ -338,4 +343,4 @@ def compile_template(text: str) -> Template:
     except (av.TemplateError, RecursionError) as exc:
         raise TemplateFailed(f"Invalid mapping template: {exc}") from exc
     _harden(body, set())
-    return Template(text, body)
+    return Template(text, body, text if "$" not in text and "#" not in text else None)
