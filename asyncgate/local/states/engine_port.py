@@ -16,7 +16,9 @@ import asyncio
 import logging
 from typing import Any, Protocol
 
+from . import engine as eng
 from .clock import Clock, iso_millis
+from .engine import Engine, ExecutionContext
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
 from .machines import Revision
 from .recorder import Recorder
@@ -52,8 +54,6 @@ class EnginePort:
         """The engine for a revision (its definition parsed once, by the registry)."""
         engine = self._engines.get(revision.revision_id)
         if engine is None:
-            from .engine import Engine
-
             definition = self._registry.compiled(revision)
             engine = Engine(definition, tasks=self._tasks, clock=self._clock, tokens=self.tokens)
             self._engines[revision.revision_id] = engine
@@ -62,8 +62,6 @@ class EnginePort:
     @staticmethod
     def context(execution: Execution, value: Any) -> Any:
         """The engine's ExecutionContext: the context object's Execution and StateMachine parts."""
-        from .engine import ExecutionContext
-
         return ExecutionContext(
             execution_arn=execution.arn,
             execution_name=execution.name,
@@ -78,8 +76,6 @@ class EnginePort:
     @property
     def can_resume(self) -> bool:
         """Whether the engine can continue an interrupted execution from its history."""
-        from .engine import Engine
-
         return hasattr(Engine, "resume")
 
     def reissue_token(self, execution: Execution, value: Any, history: list[Any]) -> None:
@@ -104,8 +100,6 @@ class EnginePort:
 
         The Express five-minute limit applies here; the machine's TimeoutSeconds in the engine.
         """
-        from . import engine as eng
-
         engine = self.engine(execution.revision)
         limit = None
         if execution.kind is not ExecutionKind.STANDARD:

@@ -86,10 +86,12 @@ _WANTED: dict[LogLevel, frozenset[str] | None] = {
 
 
 def _truncate(details: dict[str, Any]) -> dict[str, Any]:
-    out = dict(details)
+    out = details  # copied only when something is cut: nearly every event is far below the limit
     for key in ("input", "output"):
-        value = out.get(key)
+        value = details.get(key)
         if isinstance(value, str) and len(value) > _TRUNCATE_AT // 4 and len(value.encode()) > _TRUNCATE_AT:
+            if out is details:
+                out = dict(details)
             out[key] = value.encode()[:_TRUNCATE_AT].decode("utf-8", "ignore")
             out[f"{key}Details"] = {"truncated": True}
     return out
