@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -204,7 +204,7 @@ def _print_history(args: argparse.Namespace) -> None:
     table = [("ID", "AT (UTC)", "+ELAPSED", "TYPE", "STATE", "DETAILS")]
     for event in events:
         named = (v for k, v in event.items() if k.endswith("EventDetails"))
-        details = event.get("details") or next(named, {})
+        details: dict[str, Any] = event.get("details") or next(named, {})
         table.append((
             str(event["id"]),
             _stamp(event["timestamp"]),
@@ -265,7 +265,7 @@ def _shorten(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _print_table(rows: list[tuple[str, ...]]) -> None:
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())

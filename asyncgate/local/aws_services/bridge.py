@@ -50,14 +50,16 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from asyncgate.local.arns import DEFAULT_ACCOUNT, DEFAULT_REGION
 
 __all__ = ["AwsServices", "HttpAnswer", "ServiceCallError", "aws_host"]
+
+T = TypeVar("T")
 
 #: moto worker threads (started on demand): each SQS long poll holds one for up to 20 s
 _WORKERS = 64
@@ -151,7 +153,7 @@ class AwsServices:
             self._executor = None
 
     # -- on the moto thread --------------------------------------------------------------------------
-    async def _run(self, fn: Any, *args: Any) -> Any:
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=_WORKERS, thread_name_prefix="moto")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)

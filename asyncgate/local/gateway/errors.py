@@ -104,7 +104,8 @@ class GatewayResponseType(Enum):
     @property
     def message(self) -> str | None:
         """The default ``$context.error.message``."""
-        return self.value[2]
+        message: str | None = self.value[2]
+        return message
 
     @property
     def error_type(self) -> str:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from airspeed import operators as av  # type: ignore[import-untyped]
+from airspeed import operators as av  # type: ignore[import-untyped, unused-ignore]  # airspeed is untyped
 
 from .java import call_method, java_arith, java_equals, java_str, methods_for
 

@@ -113,8 +113,8 @@ def unpack_code(code: dict[str, Any], *, name: str, data_dir: Path) -> UnpackedC
             raise InvalidParameterValueException(
                 f"S3Key must name an existing absolute folder for the local bucket {bucket!r}: {folder}"
             )
-        sha, size = folder_digest(folder)
-        return UnpackedCode(folder.resolve(), sha, size, owned=False)
+        folder_sha, size = folder_digest(folder)
+        return UnpackedCode(folder.resolve(), folder_sha, size, owned=False)
     if bucket:
         raise InvalidParameterValueException(
             "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: The specified "

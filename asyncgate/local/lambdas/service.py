@@ -291,7 +291,9 @@ class LambdaService:
         """UpdateFunctionCode (``ZipFile``, or the local ``S3Bucket``/``S3Key`` folder); warm workers end,
         the next invoke runs the new code."""
         config = self.get(str(request.get("FunctionName", "")))
-        code = {k: request[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in request}
+        code: dict[str, Any] = {
+            k: request[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in request
+        }
         unpacked = await asyncio.to_thread(unpack_code, code, name=config.name, data_dir=self.data_dir)
         updated = dataclasses.replace(
             config,

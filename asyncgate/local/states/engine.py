@@ -203,7 +203,7 @@ class Engine:
         if finished is not None:  # it ended before the stop: nothing to run, not even a timeout
             return Succeeded(finished.output)
         run = _Run(self, ctx, recorder)
-        timeout = self.definition.timeout_seconds
+        timeout: float | None = self.definition.timeout_seconds
         if timeout is not None and ctx.start_date is not None:
             timeout = max(0.0, timeout - (self.clock.time() - ctx.start_date))
         try:
@@ -436,7 +436,8 @@ class _Run:
         value: Any,
         ctx: StateContext,
     ) -> Transition:
-        error_output = StatesError(failure.error, failure.cause).to_output()
+        # StatesError str()s the name, so a nameless failure (a Fail with no Error) reads "None"
+        error_output = StatesError(str(failure.error), failure.cause).to_output()
         try:
             if state.query_language is QueryLanguage.JSONATA:
                 scope = ctx.scope(value, error_output=error_output)

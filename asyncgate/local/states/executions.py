@@ -345,12 +345,20 @@ def insert_pending(execution: Execution) -> Callable[[sqlite3.Connection], None]
     """The write op recording an accepted Express async start (the durable hand-off)."""
     e = execution
     row = (e.arn, e.machine.arn, e.revision.revision_id, e.name, e.input, e.start_date)
-    return lambda db: db.execute("INSERT INTO sfn_pending_starts VALUES (?, ?, ?, ?, ?, ?)", row) and None
+
+    def op(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO sfn_pending_starts VALUES (?, ?, ?, ?, ?, ?)", row)
+
+    return op
 
 
 def delete_pending(arn: str) -> Callable[[sqlite3.Connection], None]:
     """The write op forgetting an Express start once it has ended."""
-    return lambda db: db.execute("DELETE FROM sfn_pending_starts WHERE arn=?", (arn,)) and None
+
+    def op(db: sqlite3.Connection) -> None:
+        db.execute("DELETE FROM sfn_pending_starts WHERE arn=?", (arn,))
+
+    return op
 
 
 def row_to_execution(row: tuple[Any, ...], machine: StateMachine, revision: Revision) -> Execution:

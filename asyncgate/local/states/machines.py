@@ -344,7 +344,9 @@ class MachineRegistry:
                 and existing.revision.role_arn == request.get("roleArn")
                 and existing.revision.logging == wanted_logging and existing.tracing == wanted_tracing):
             return existing  # unchanged since the last start-up: keep its revision (and compiled engine)
-        update = {k: request[k] for k in ("definition", "roleArn", "tracingConfiguration") if k in request}
+        update: dict[str, Any] = {
+            k: request[k] for k in ("definition", "roleArn", "tracingConfiguration") if k in request
+        }
         update["loggingConfiguration"] = request.get("loggingConfiguration") or {"level": "OFF"}
         return await self.update({"stateMachineArn": arn, **update})
 

@@ -62,8 +62,8 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
         while pending and failure is None:
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             for t in tasks:  # the earliest-listed failed branch wins when several end together
-                if t in done and isinstance(t.result(), Failed):
-                    failure = t.result()
+                if t in done and isinstance(result := t.result(), Failed):
+                    failure = result
                     break
     finally:
         for t in tasks:
@@ -76,7 +76,7 @@ async def run(state: ParallelState, value: Any, ctx: StateContext) -> Transition
         return failure
     if "ParallelStateSucceeded" not in progress.recorded:
         await ctx.emit("ParallelStateSucceeded", None)
-    results = [t.result().output for t in tasks if isinstance(t.result(), End)]
+    results = [result.output for t in tasks if isinstance(result := t.result(), End)]
     if jsonata:
         result_scope = ctx.scope(value, result=results)
         assigned = evaluate_assign(state.assign, result_scope)

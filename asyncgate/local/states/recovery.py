@@ -156,14 +156,21 @@ def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[Executio
         machine = machines.machines.get(row[1]) or StateMachine(
             row[1], row[1].rsplit(":", 1)[-1], MachineType.STANDARD, revision, revision.created
         )
-        events = store.read(
-            lambda db, arn=row[0]: db.execute(
-                "SELECT h.id, h.previous_id, h.timestamp, h.type, h.details, c.output FROM sfn_history h"
-                " LEFT JOIN sfn_checkpoints c ON c.execution_arn = h.execution_arn AND c.event_id = h.id"
-                " WHERE h.execution_arn=? ORDER BY h.id", (arn,)
-            ).fetchall()
-        )
+        events = store.read(_history_rows(row[0]))
         history = [HistoryEvent(i, p, t, kind, None if d is None else json.loads(d), c)
                    for i, p, t, kind, d, c in events]
         out.append((row_to_execution(row, machine, revision), history))
     return out
+
+
+def _history_rows(arn: str) -> Callable[[sqlite3.Connection], list[Any]]:
+    """The read op fetching an execution's history rows, each with its checkpointed output."""
+
+    def op(db: sqlite3.Connection) -> list[Any]:
+        return db.execute(
+            "SELECT h.id, h.previous_id, h.timestamp, h.type, h.details, c.output FROM sfn_history h"
+            " LEFT JOIN sfn_checkpoints c ON c.execution_arn = h.execution_arn AND c.event_id = h.id"
+            " WHERE h.execution_arn=? ORDER BY h.id", (arn,)
+        ).fetchall()
+
+    return op

@@ -235,9 +235,11 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
         machine = doc
         name = name or doc.get("StartAt")
         target = (doc.get("States") or {}).get(name)
-        nested = _nested(doc.get("States"), name, doc.get("QueryLanguage")) if target is None else None
-        if nested is not None:  # a state inside a Map's ItemProcessor runs on its own
-            target, machine = nested[0], _wrap(nested[0], name, nested[1])
+        # (a name that is not a string names no state: the States' keys are JSON strings)
+        if target is None and isinstance(name, str):
+            nested = _nested(doc.get("States"), name, doc.get("QueryLanguage"))
+            if nested is not None:  # a state inside a Map's ItemProcessor runs on its own
+                target, machine = nested[0], _wrap(nested[0], name, nested[1])
         if mocked and isinstance(target, dict) and target.get("Type") == "Parallel":
             original = target
             machine = {**machine, "States": {**machine["States"], name: _mocked_as_task(target)}}
@@ -250,7 +252,7 @@ async def run_test_state(request: dict[str, Any], *, clock: Clock, tasks: Callab
         machine = _wrap(doc, name)
     definition = parse_definition(machine)
     state = definition.states.get(name) if isinstance(name, str) else None
-    if state is None:
+    if state is None or not isinstance(name, str):  # (a state found means a string name)
         raise ValidationException(f"State '{name}' does not exist in the definition")
     check_request(request, target)
     value = _json_param(request, "input", {})
