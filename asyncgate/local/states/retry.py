@@ -34,8 +34,9 @@ __all__ = ["error_matches", "find_catcher", "next_delay", "parse_retrier", "plan
 _UNCATCHABLE = frozenset({"States.Runtime"})
 
 
-def error_matches(error_equals: Sequence[str], error: str) -> bool:
-    """Whether a handler's ErrorEquals selects ``error``.
+def error_matches(error_equals: Sequence[str], error: str | None) -> bool:
+    """Whether a handler's ErrorEquals selects ``error`` (None: a Fail state that names no Error,
+    which only ``States.ALL`` and ``States.TaskFailed`` select).
 
     Example:
         >>> error_matches(["States.TaskFailed"], "States.Timeout"), error_matches(["States.ALL"], "Boom")
@@ -53,7 +54,7 @@ def error_matches(error_equals: Sequence[str], error: str) -> bool:
 
 def plan_retry(
     retriers: Sequence[Retrier],
-    error: str,
+    error: str | None,
     attempts: Sequence[int],
     *,
     rand: Callable[[], float] = random.random,
@@ -90,7 +91,7 @@ def next_delay(retriers: Sequence[Retrier], error: str, attempts: Sequence[int])
     return None if plan is None else plan[1]
 
 
-def find_catcher(catchers: Sequence[Catcher], error: str) -> Catcher | None:
+def find_catcher(catchers: Sequence[Catcher], error: str | None) -> Catcher | None:
     """The first Catch entry whose ErrorEquals selects ``error``.
 
     Example:
