@@ -375,6 +375,7 @@ class StatesService:
             log.exception("execution %s: engine failure", execution.arn)
             outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
         last = recorder.append(*terminal_event(outcome))
+        self.tokens.close_execution(execution.arn)
         if execution.kind is ExecutionKind.STANDARD:
             # durable before the execution counts as ended: readers see RUNNING until then
             await self._durable(finish_standard(execution.arn, outcome, last.timestamp))

@@ -88,6 +88,8 @@ class TaskTokens:
     def __init__(self) -> None:
         self._waiting: dict[str, _Waiting] = {}
         self._closed: OrderedDict[str, None] = OrderedDict()
+        #: execution ARN -> its tokens still waiting (``close_execution`` closes them at its end)
+        self._by_execution: dict[str, set[str]] = {}
 
     def issue(self, execution_arn: str, state_name: str, *, key: str | None = None) -> str:
         """The token for the task ``state_name`` of ``execution_arn``.
@@ -103,6 +105,7 @@ class TaskTokens:
         existing = self._waiting.get(token)
         if existing is None or existing.future is not None:
             self._waiting[token] = _Waiting(execution_arn, state_name)
+        self._by_execution.setdefault(execution_arn, set()).add(token)
         return token
 
     def _find(self, token: Any) -> _Waiting:
@@ -118,7 +121,14 @@ class TaskTokens:
         return waiting
 
     def _close(self, token: str) -> None:
-        if self._waiting.pop(token, None) is not None or token not in self._closed:
+        waiting = self._waiting.pop(token, None)
+        if waiting is not None:
+            tokens = self._by_execution.get(waiting.execution_arn)
+            if tokens is not None:
+                tokens.discard(token)
+                if not tokens:
+                    del self._by_execution[waiting.execution_arn]
+        if waiting is not None or token not in self._closed:
             self._closed[token] = None
             while len(self._closed) > _CLOSED_KEPT:
                 self._closed.popitem(last=False)
@@ -156,6 +166,13 @@ class TaskTokens:
     def cancel(self, token: str) -> None:
         """Close a token (its task ended some other way: timeout, abort)."""
         self._close(token)
+
+    def close_execution(self, execution_arn: str) -> None:
+        """Close every token of an execution that has ended: a later SendTask* gets TaskTimedOut, as
+        on AWS. The engine closes a token when its Task ends; this catches the ones it never got back
+        to — a token issued again at a restart for a Task the resumed execution did not reach."""
+        for token in list(self._by_execution.pop(execution_arn, ())):
+            self._close(token)
 
     async def wait(self, token: str, *, clock: Clock, heartbeat_s: float | None = None) -> Any:
         """The output sent with SendTaskSuccess; StatesError for a failure or a missed heartbeat."""
