@@ -11,6 +11,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import logging
@@ -140,6 +141,12 @@ def _up(args: argparse.Namespace) -> int:
         return 1
 
     def ready() -> None:
+        # What start-up built (the assembly, compiled templates and definitions, imported modules)
+        # lives as long as the server: out of the collector's reach, a full collection no longer walks
+        # it, and the pauses those walks put into the latency tail go (intake p99 at 32 connections,
+        # three interleaved runs each: 44-59 ms before, 27-33 ms after)
+        gc.collect()
+        gc.freeze()
         for endpoint in runtime.endpoints:
             log.info("%s (%s) stage %s: %s", endpoint.name, endpoint.rest_api_id, endpoint.stage,
                      endpoint.url(args.host, args.port))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -146,6 +147,8 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> None:
     store = Store(data_dir / LOGS_DB)
     runner = ExpressRunner(outbox, Logs(store), data_dir=data_dir, endpoint_url=config.get("endpoint_url"),
                            region=config["region"], account=config["account"])
+    gc.collect()
+    gc.freeze()  # as the server does once ready: full collections then skip what start-up built
     try:
         while True:
             messages = await read_frame(reader)
