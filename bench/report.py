@@ -94,7 +94,9 @@ grouped per event-loop iteration without a Future each (engine CPU per Pass->Suc
 writer with its C encoder built once (3.1 -> 1.4 µs a call); the gateway's URL forms routed before
 Starlette; the Express worker process (seed intake ~940 -> ~1,500 req/s); CloudWatch Logs in a
 database of their own, written by the worker directly (-> ~2,000-2,400 req/s). Earlier: uvloop +
-httptools (bare ASGI 3.5k -> 19.8k req/s). Figures move by up to a third from run to run on this
+httptools (bare ASGI 3.5k -> 19.8k req/s). The latency tail: `gc.freeze()` once ready keeps full
+collections from walking what start-up built (intake p99 at 32 connections 44-59 -> 27-33 ms in
+interleaved runs). Figures move by up to a third from run to run on this
 shared machine; compare a run's own ratios.
 
 What would move the missed targets next, largest first: a second intake process (the pending-start
