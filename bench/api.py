@@ -15,28 +15,15 @@ import time
 from typing import Any
 
 from .loadgen import percentile
-from .servers import asyncgate_up, bare_asgi
+from .servers import asyncgate_up, bare_asgi, client
 
 __all__ = ["run"]
 
 
 def run(count: int = 1000) -> dict[str, Any]:
     """Latencies (ms) of StartExecution and DescribeExecution, and of botocore alone for scale."""
-    import boto3
-    from botocore.config import Config
-
-    def client(endpoint: str) -> Any:
-        return boto3.client(
-            "stepfunctions",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-            config=Config(retries={"max_attempts": 0}),
-        )
-
     with asyncgate_up() as served:
-        sfn = client(served.endpoint)
+        sfn = client("stepfunctions", served.endpoint)
         arn = sfn.create_state_machine(
             name="bench-api",
             roleArn="arn:aws:iam::000000000000:role/bench",
@@ -58,7 +45,7 @@ def run(count: int = 1000) -> dict[str, Any]:
                     timings["DescribeExecution"].append(time.perf_counter() - t)
     floor = timings["floor: DescribeExecution to a bare ASGI 200"] = []
     with bare_asgi() as bare:
-        sfn = client(bare.endpoint)
+        sfn = client("stepfunctions", bare.endpoint)
         for i in range(count + 100):
             t = time.perf_counter()
             sfn.describe_execution(executionArn=arns[i % len(arns)])

@@ -21,7 +21,7 @@ from typing import Any
 
 from .cpu import Split
 from .loadgen import LoadResult, request_bytes, run_load
-from .servers import Served, asyncgate_up, bare_asgi, scrape, wait_idle, wait_metric
+from .servers import Served, asyncgate_up, bare_asgi, client, scrape, wait_idle, wait_metric
 
 __all__ = ["CONNECTIONS", "run"]
 
@@ -49,15 +49,7 @@ def _row(result: LoadResult) -> dict[str, float]:
 
 
 def _count_log_lines(served: Served, group: str, needle: str) -> int:
-    import boto3
-
-    logs = boto3.client(
-        "logs",
-        endpoint_url=served.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-    )
+    logs = client("logs", served.endpoint)
     count, token = 0, None
     while True:
         request: dict[str, Any] = {"logGroupName": group, "filterPattern": f'"{needle}"', "limit": 10000}

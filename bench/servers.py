@@ -30,6 +30,7 @@ __all__ = [
     "Served",
     "asyncgate_up",
     "bare_asgi",
+    "client",
     "free_port",
     "rss_mb",
     "scrape",
@@ -216,3 +217,19 @@ def wait_idle(endpoint: str, timeout: float = 300.0) -> None:
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{begun - ended} executions still running after {timeout} s")
         time.sleep(0.05)
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client for ``service`` on a local endpoint (any credentials; no retries, so a slow or
+    failed call is measured as it is)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 0}),
+    )

@@ -20,7 +20,7 @@ from typing import Any
 
 from .cpu import kinds
 from .loadgen import request_bytes, run_load
-from .servers import asyncgate_up, rss_mb, wait_metric
+from .servers import asyncgate_up, client, rss_mb, wait_metric
 
 __all__ = ["run"]
 
@@ -41,16 +41,8 @@ def _runtime_rss_mb(server_pid: int) -> float:
 
 
 def _rss_after(executions: int) -> dict[str, float]:
-    import boto3
-
     with asyncgate_up() as served:
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=served.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="x",
-            aws_secret_access_key="x",
-        )
+        sfn = client("stepfunctions", served.endpoint)
         arn = sfn.create_state_machine(
             name="bench-rss", definition=_PASS, type="EXPRESS", roleArn="arn:aws:iam::000000000000:role/bench"
         )["stateMachineArn"]
