@@ -99,6 +99,7 @@ def _up(args: argparse.Namespace) -> int:
     import uvicorn
 
     from asyncgate.local.assembly import AssemblyError, load_assembly
+    from asyncgate.local.http_protocol import CoalescingProtocol
     from asyncgate.local.runtime import Runtime
     from asyncgate.local.server import create_app
     from asyncgate.local.store import StoreError
@@ -154,7 +155,7 @@ def _up(args: argparse.Namespace) -> int:
 
     app = create_app(runtime, host=args.host, port=args.port, on_ready=ready)
     config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", lifespan="on",
-                            access_log=False, proxy_headers=False)
+                            access_log=False, proxy_headers=False, http=CoalescingProtocol)
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else 1

@@ -2,7 +2,8 @@
 
 The baseline is the floor for the intake figure: an ASGI app that answers ``200`` with the seed's body
 and does nothing else, served by uvicorn with the settings ``asyncgate up`` uses (``cli.py``: log level
-warning, no access log, lifespan on, uvicorn's automatic loop and HTTP parser choice). Their ratio is
+warning, no access log, lifespan on, uvicorn's automatic loop, and its httptools protocol sending each
+response in one write: ``asyncgate.local.http_protocol``). Their ratio is
 what the gateway, IAM, VTL and the durable hand-off cost on top of HTTP itself.
 
 Every server here binds 127.0.0.1 on a free port and is stopped (by its own pid) by the context manager.
@@ -171,7 +172,8 @@ def bare_asgi() -> Iterator[Served]:
     code = (
         "import uvicorn; from bench.servers import bare_app; "
         f"uvicorn.Server(uvicorn.Config(bare_app, host='127.0.0.1', port={port}, log_level='warning', "
-        "lifespan='on', access_log=False, proxy_headers=False)).run()"
+        "lifespan='on', access_log=False, proxy_headers=False, "
+        "http='asyncgate.local.http_protocol:CoalescingProtocol')).run()"
     )
     process = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
     try:
