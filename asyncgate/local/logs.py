@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from asyncgate.local import logs_schema
 from asyncgate.local.arns import arn
 from asyncgate.local.errors import (
     InvalidParameterException,
@@ -49,33 +50,6 @@ from asyncgate.local.log_filters import compile_filter_pattern
 from asyncgate.local.store import Store, StoreError
 
 __all__ = ["LOGS_DB", "Logs", "adopt_logs", "compile_filter_pattern"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS logs_groups (
-    name TEXT PRIMARY KEY,
-    created INTEGER NOT NULL,
-    retention_days INTEGER
-);
-CREATE TABLE IF NOT EXISTS logs_streams (
-    grp TEXT NOT NULL,
-    name TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    first_event INTEGER,
-    last_event INTEGER,
-    last_ingestion INTEGER,
-    PRIMARY KEY (grp, name)
-);
-CREATE TABLE IF NOT EXISTS logs_events (
-    id INTEGER PRIMARY KEY,
-    grp TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    ts INTEGER NOT NULL,
-    ingestion INTEGER NOT NULL,
-    message TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS logs_events_by_stream ON logs_events (grp, stream, ts, id);
-CREATE INDEX IF NOT EXISTS logs_events_by_group ON logs_events (grp, ts, id);
-"""
 
 _PAGE_MAX = 10_000
 
@@ -129,44 +103,25 @@ def _limit(request: dict[str, Any], default: int, maximum: int) -> int:
 
 #: the logs database's file name in a data directory
 LOGS_DB = "logs.sqlite3"
-#: (table, copy it into this database, drop it from the old one), spelled out: no SQL built from names
-_MOVES = (
-    ("logs_groups", "INSERT OR IGNORE INTO main.logs_groups SELECT * FROM old.logs_groups",
-     "DROP TABLE old.logs_groups"),
-    ("logs_streams", "INSERT OR IGNORE INTO main.logs_streams SELECT * FROM old.logs_streams",
-     "DROP TABLE old.logs_streams"),
-    ("logs_events", "INSERT OR IGNORE INTO main.logs_events SELECT * FROM old.logs_events",
-     "DROP TABLE old.logs_events"),
-)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(path, isolation_level=None, timeout=30)
 
 
 def adopt_logs(store: Store, old: Path) -> int:
     """Move the logs tables an older layout kept in ``old`` (the main database) into ``store``.
 
     Runs at start-up, before anything writes logs; returns how many events moved (0 when there is
-    nothing to move). Copy and drop are separate transactions: a crash between them leaves the old
-    tables, and the next start copies again (``INSERT OR IGNORE`` on the same keys) before dropping.
+    nothing to move, or when they moved already). ``logs_schema.adopt`` says how a crash midway is
+    made harmless.
     """
     if not old.exists():
         return 0
-    db = sqlite3.connect(store.path, isolation_level=None, timeout=30)
+    db = _open(store.path)
     try:
         db.execute("ATTACH DATABASE ? AS old", (str(old),))
-        present = {row[0] for row in db.execute("SELECT name FROM old.sqlite_master WHERE type='table'")}
-        if "logs_events" not in present:
-            return 0
-        db.execute("BEGIN IMMEDIATE")
-        for table, copy, _drop in _MOVES:
-            if table in present:
-                db.execute(copy)
-        moved = db.execute("SELECT count(*) FROM old.logs_events").fetchone()[0]
-        db.execute("COMMIT")
-        db.execute("BEGIN IMMEDIATE")
-        for table, _copy, drop in _MOVES:
-            if table in present:
-                db.execute(drop)
-        db.execute("COMMIT")
-        return int(moved)
+        return logs_schema.adopt(db, str(old.resolve()))
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"cannot move the logs out of {old}: {exc}") from None
     finally:
@@ -178,7 +133,16 @@ class Logs:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.migrate(_SCHEMA)
+        db = _open(store.path)
+        try:
+            logs_schema.upgrade(db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot migrate {store.path}: {exc}") from None
+        finally:
+            db.close()
+        #: (group, stream) -> (group id, stream id), known on the writer thread; a stale entry (the
+        #: stream was deleted, by this process or another) matches no row and is looked up again
+        self._ids: dict[tuple[str, str], tuple[int, int]] = {}
         #: rows put to a stream whose append op is queued but has not run yet
         self._pending: dict[tuple[str, str], list[tuple[str, str, int, str]]] = {}
         self._pending_lock = threading.Lock()
@@ -221,26 +185,44 @@ class Logs:
             )
         )
 
-    @staticmethod
     def _append(
-        db: sqlite3.Connection, group: str, stream: str, rows: Sequence[tuple[str, str, int, str]]
+        self, db: sqlite3.Connection, group: str, stream: str, rows: Sequence[tuple[str, str, int, str]]
     ) -> None:
+        """Append rows to a stream (writer thread): the stream's range, then the events."""
         now = _now_ms()
-        db.execute("INSERT OR IGNORE INTO logs_groups (name, created) VALUES (?, ?)", (group, now))
-        db.execute(
-            "INSERT OR IGNORE INTO logs_streams (grp, name, created) VALUES (?, ?, ?)", (group, stream, now)
-        )
-        db.executemany(
-            "INSERT INTO logs_events (grp, stream, ts, ingestion, message) VALUES (?, ?, ?, ?, ?)",
-            [(g, s, ts, now, m) for g, s, ts, m in rows],
-        )
         first = min(r[2] for r in rows)
         last = max(r[2] for r in rows)
-        db.execute(
+        update = (
             "UPDATE logs_streams SET first_event = min(coalesce(first_event, ?), ?),"
-            " last_event = max(coalesce(last_event, ?), ?), last_ingestion = ? WHERE grp = ? AND name = ?",
-            (first, first, last, last, now, group, stream),
+            " last_event = max(coalesce(last_event, ?), ?), last_ingestion = ?"
+            " WHERE id = ? AND name = ? AND group_id = (SELECT id FROM logs_groups WHERE name = ?)"
         )
+        ids = self._ids.get((group, stream))
+        changes = (first, first, last, last, now)
+        if ids is None or not db.execute(update, (*changes, ids[1], stream, group)).rowcount:
+            ids = self._ensure(db, group, stream, now)
+            db.execute(update, (*changes, ids[1], stream, group))
+        group_id, stream_id = ids
+        db.executemany(
+            "INSERT INTO logs_events (group_id, stream_id, ts, ingestion, message) VALUES (?, ?, ?, ?, ?)",
+            [(group_id, stream_id, ts, now, m) for _g, _s, ts, m in rows],
+        )
+
+    def _ensure(self, db: sqlite3.Connection, group: str, stream: str, now: int) -> tuple[int, int]:
+        """The ids of a group and stream, created as needed (writer thread)."""
+        db.execute("INSERT OR IGNORE INTO logs_groups (name, created) VALUES (?, ?)", (group, now))
+        group_id = db.execute("SELECT id FROM logs_groups WHERE name = ?", (group,)).fetchone()[0]
+        db.execute(
+            "INSERT OR IGNORE INTO logs_streams (group_id, name, created) VALUES (?, ?, ?)",
+            (group_id, stream, now),
+        )
+        stream_id = db.execute(
+            "SELECT id FROM logs_streams WHERE group_id = ? AND name = ?", (group_id, stream)
+        ).fetchone()[0]
+        if len(self._ids) > 10_000:
+            self._ids.clear()
+        ids = self._ids[(group, stream)] = (int(group_id), int(stream_id))
+        return ids
 
     # -- API: Logs_20140328.* ---------------------------------------------------------------------
     def _require_group(self, name: Any) -> str:
@@ -259,7 +241,8 @@ class Logs:
         stream = request.get("logStreamName")
         exists = isinstance(stream, str) and self.store.read(
             lambda db: db.execute(
-                "SELECT 1 FROM logs_streams WHERE grp = ? AND name = ?", (group, stream)
+                "SELECT 1 FROM logs_streams WHERE group_id = (SELECT id FROM logs_groups WHERE name = ?)"
+                " AND name = ?", (group, stream)
             ).fetchone()
         )
         if not exists:
@@ -287,8 +270,11 @@ class Logs:
         name = self._require_group(request.get("logGroupName"))
 
         def delete(db: sqlite3.Connection) -> None:
-            for table, column in (("logs_events", "grp"), ("logs_streams", "grp"), ("logs_groups", "name")):
-                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))  # fixed names, not input
+            row = db.execute("SELECT id FROM logs_groups WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM logs_events WHERE group_id = ?", row)
+                db.execute("DELETE FROM logs_streams WHERE group_id = ?", row)
+                db.execute("DELETE FROM logs_groups WHERE id = ?", row)
 
         await self.store.write(delete)
         return {}
@@ -302,8 +288,9 @@ class Logs:
 
         def create(db: sqlite3.Connection) -> bool:
             cur = db.execute(
-                "INSERT OR IGNORE INTO logs_streams (grp, name, created) VALUES (?, ?, ?)",
-                (group, stream, _now_ms()),
+                "INSERT OR IGNORE INTO logs_streams (group_id, name, created)"
+                " SELECT id, ?, ? FROM logs_groups WHERE name = ?",
+                (stream, _now_ms(), group),
             )
             return cur.rowcount == 1
 
@@ -331,7 +318,7 @@ class Logs:
         def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return db.execute(
                 "SELECT g.name, g.created, g.retention_days,"
-                " (SELECT coalesce(sum(length(e.message)), 0) FROM logs_events e WHERE e.grp = g.name)"
+                " (SELECT coalesce(sum(length(e.message)), 0) FROM logs_events e WHERE e.group_id = g.id)"
                 " FROM logs_groups g WHERE g.name >= ? AND substr(g.name, 1, ?) = ? AND instr(g.name, ?) > 0"
                 " ORDER BY g.name LIMIT ?",
                 (start, len(prefix), prefix, pattern, limit + 1),
@@ -375,7 +362,8 @@ class Logs:
         def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
             return db.execute(
                 "SELECT name, created, first_event, last_event, last_ingestion FROM logs_streams"
-                f" WHERE grp = ? AND substr(name, 1, ?) = ? ORDER BY {key} {direction}, name {direction}"
+                " WHERE group_id = (SELECT id FROM logs_groups WHERE name = ?) AND substr(name, 1, ?) = ?"
+                f" ORDER BY {key} {direction}, name {direction}"
                 " LIMIT ? OFFSET ?",
                 (group, len(prefix), prefix, limit + 1, offset),
             ).fetchall()
@@ -416,11 +404,13 @@ class Logs:
             cursor = 0 if forward else 2**62
 
         def query(db: sqlite3.Connection) -> list[tuple[Any, ...]]:
+            stream_id = "(SELECT t.id FROM logs_streams t JOIN logs_groups g ON g.id = t.group_id" \
+                " WHERE g.name = ? AND t.name = ?)"
             if forward:
-                sql = ("SELECT id, ts, ingestion, message FROM logs_events WHERE grp = ? AND stream = ?"
+                sql = (f"SELECT id, ts, ingestion, message FROM logs_events WHERE stream_id = {stream_id}"
                        " AND ts >= ? AND ts < ? AND id > ? ORDER BY id LIMIT ?")
             else:
-                sql = ("SELECT id, ts, ingestion, message FROM logs_events WHERE grp = ? AND stream = ?"
+                sql = (f"SELECT id, ts, ingestion, message FROM logs_events WHERE stream_id = {stream_id}"
                        " AND ts >= ? AND ts < ? AND id < ? ORDER BY id DESC LIMIT ?")
             return db.execute(sql, (group, stream, start, end, cursor, limit)).fetchall()
 
@@ -451,13 +441,15 @@ class Logs:
         # pages follow the order they are read in, (ts, id): a token carries both, since ids (arrival
         # order) and timestamps (the writer's clock) need not agree across streams
         after = _filter_cursor(request.get("nextToken"))
-        sql = ("SELECT id, stream, ts, ingestion, message FROM logs_events WHERE grp = ? AND ts >= ?"
-               " AND ts <= ? AND (ts, id) > (?, ?) AND substr(stream, 1, ?) = ?")
+        sql = ("SELECT e.id, t.name, e.ts, e.ingestion, e.message FROM logs_events e"
+               " JOIN logs_streams t ON t.id = e.stream_id"
+               " WHERE e.group_id = (SELECT id FROM logs_groups WHERE name = ?) AND e.ts >= ?"
+               " AND e.ts <= ? AND (e.ts, e.id) > (?, ?) AND substr(t.name, 1, ?) = ?")
         params: list[Any] = [group, start, end, *after, len(prefix), prefix]
         if names:
-            sql += f" AND stream IN ({','.join('?' * len(names))})"
+            sql += f" AND t.name IN ({','.join('?' * len(names))})"
             params += names
-        sql += " ORDER BY ts, id LIMIT 10000"
+        sql += " ORDER BY e.ts, e.id LIMIT 10000"
         rows = self.store.read(lambda db: db.execute(sql, params).fetchall())
         events: list[dict[str, Any]] = []
         last = after
