@@ -288,12 +288,11 @@ class Pool:
         head: _Events,
     ) -> InvokeResult:
         config = self.config
-        # What came before START goes to the sink now, so lines the handler floods out (streamed by
-        # the worker's spill) land after it.
+        # START joins the lines gathered since the last invocation, and they reach the sink with the
+        # handler's own (one put per invocation, not two: a put is the log writer's unit of work), or
+        # with the first batch the worker's reader spills if the handler floods its output.
         start_ms = now_ms()
-        before = [*worker.take_events(), (start_ms, report.start_line(request_id))]
-        self._logs.put(config.group, worker.stream, before)
-        head = head + before
+        worker.events.append((start_ms, report.start_line(request_id)))
         worker.spilled_tail = []
         events: _Events = []
         started = time.perf_counter()
