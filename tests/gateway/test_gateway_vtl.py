@@ -1,11 +1,15 @@
 """VTL as API Gateway runs it: Java semantics on top of airspeed-ext, and the fence around Python.
 
 Each test cites the behaviour it checks (mapping template reference, aws-facts.md, or Java's API).
+Every template here is rendered twice, compiled (``vtl_compile.py``) and by airspeed's tree walk, and
+the two must agree (same text, or the same error) before the expectation is checked.
 """
 
 from __future__ import annotations
 
+import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,16 +17,43 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncgate.local.gateway.mapping import UTIL, InputBody, InvalidBody, Params, escape_javascript
-from asyncgate.local.gateway.vtl import FOREACH_LIMIT, Template, TemplateFailed, compile_template
+from asyncgate.local.gateway.vtl import (
+    FOREACH_LIMIT,
+    Template,
+    TemplateFailed,
+    VtlObject,
+    compile_template,
+)
+
+
+def render_both(text: str, variables: Callable[[], dict[str, Any]]) -> str:
+    """Render compiled and tree-walked, each over fresh ``variables()``; they must agree."""
+    template = compile_template(text)
+    walked = Template(template.text, template._body)  # the same parsed tree, without the closures
+    results: list[tuple[str, str] | BaseException] = []
+    for candidate in (template, walked):
+        try:
+            results.append(("text", candidate.render(variables())))
+        except Exception as exc:  # compared below, then re-raised
+            results.append(exc)
+    compiled, tree = results
+    if isinstance(compiled, BaseException) or isinstance(tree, BaseException):
+        assert (type(compiled), str(compiled)) == (type(tree), str(tree)), text
+        raise compiled
+    assert compiled == tree, text
+    return compiled[1]
 
 
 def render(text: str, **variables: Any) -> str:
-    return compile_template(text).render(variables)
+    # the $input/$util objects are shared (no test here changes them); plain values are copied
+    return render_both(
+        text, lambda: {k: v if isinstance(v, VtlObject) else copy.deepcopy(v) for k, v in variables.items()}
+    )
 
 
 def with_input(text: str, body: bytes = b"{}", **params: dict[str, str]) -> str:
     p = Params(params.get("path", {}), params.get("querystring", {}), params.get("header", {}))
-    return render(text, input=InputBody(body, p), util=UTIL)
+    return render_both(text, lambda: {"input": InputBody(body, p), "util": UTIL})
 
 
 # -- the fence ---------------------------------------------------------------------------------------

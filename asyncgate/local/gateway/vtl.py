@@ -9,7 +9,9 @@ library itself is not patched) resolves names through ``java.py``'s method table
 ``VtlObject`` subclasses list. ``#foreach`` stops after 1,000 iterations, API Gateway's quota
 (Velocity's ``directive.foreach.maxloops``).
 
-Templates are compiled once, at load; a render only walks the tree.
+Templates are parsed and fenced once, at load, and then compiled to Python closures
+(``vtl_compile.py``): a render runs those, not airspeed's tree walk. A template with a construct the
+compiler does not know keeps the tree walk, which stays the reference the compiled form matches.
 
 Example:
     >>> t = compile_template('#set($m = {"a": 1})$m $m.a $m.__class__ $s.replaceAll("(b)", "<$1>")')
@@ -26,6 +28,7 @@ from typing import Any, ClassVar
 from airspeed import operators as av  # type: ignore[import-untyped, unused-ignore]  # airspeed is untyped
 
 from .java import call_method, java_arith, java_equals, java_str, methods_for
+from .vtl_compile import Compiled, compile_tree
 
 __all__ = [
     "FOREACH_LIMIT",
@@ -288,11 +291,22 @@ class Template:
     #: the output, when the text has no reference and no directive (no ``$``, no ``#``): such text
     #: renders as itself, so it is not interpreted on every request (the seed's response template)
     static: str | None = None
+    #: the body as closures (``vtl_compile.py``); None keeps the tree walk
+    _compiled: Compiled | None = field(default=None, repr=False, compare=False)
 
     def render(self, variables: Mapping[str, Any]) -> str:
         """Render with ``variables`` as the top-level names (``input``, ``util``, ``context``, ...)."""
         if self.static is not None:
             return self.static
+        if self._compiled is not None:
+            try:
+                return self._compiled.render(variables)
+            except TemplateAbort:
+                raise
+            except av.TemplateExecutionError as exc:  # from a part #evaluate ran in the tree walk
+                raise TemplateFailed(_cause(exc)) from exc
+            except Exception as exc:  # as the tree walk's wrapping words it (see _cause)
+                raise TemplateFailed(f"{type(exc).__name__}: {exc}") from exc
         if isinstance(self._body, str):  # did not parse: API Gateway fails the call, not the deploy
             raise TemplateFailed(self._body)
         stream = av.StoppableStream()
@@ -343,4 +357,5 @@ def compile_template(text: str) -> Template:
     except (av.TemplateError, RecursionError) as exc:
         raise TemplateFailed(f"Invalid mapping template: {exc}") from exc
     _harden(body, set())
-    return Template(text, body, text if "$" not in text and "#" not in text else None)
+    static = text if "$" not in text and "#" not in text else None
+    return Template(text, body, static, compile_tree(body))
