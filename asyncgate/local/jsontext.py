@@ -8,9 +8,15 @@ output is ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, char
 (``tests/local/test_jsontext.py`` checks that with hypothesis). There is no check for circular
 references: the values come from parsed JSON text, which has none.
 
+``spaced`` is the same for ``json.dumps(value, ensure_ascii=False)`` (``{"a": 1, "b": 2}``): the form
+history details have always been stored in (``sfn_history.details``), kept so that databases written
+before and after read the same, at one encoder per process instead of one per event.
+
 Example:
     >>> compact({"a": [1, 2.5, None, True], "é": "\\n"})
     '{"a":[1,2.5,null,true],"é":"\\\\n"}'
+    >>> spaced({"a": [1, 2], "é": None})
+    '{"a": [1, 2], "é": null}'
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import json
 from json import encoder as _encoder
 from typing import Any
 
-__all__ = ["compact"]
+__all__ = ["compact", "spaced"]
 
 
 def _unserializable(value: Any) -> Any:
@@ -34,6 +40,12 @@ _chunks = (
     else None
 )
 _fallback = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_spaced_chunks = (
+    _make(None, _unserializable, _encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    if _make is not None
+    else None
+)
+_spaced_fallback = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def compact(value: Any) -> str:
@@ -43,3 +55,12 @@ def compact(value: Any) -> str:
     if _chunks is None:
         return _fallback(value)
     return "".join(_chunks(value, 0))
+
+
+def spaced(value: Any) -> str:
+    """``value`` as ``json.dumps(value, ensure_ascii=False)`` writes it."""
+    if isinstance(value, str):
+        return str(_encoder.encode_basestring(value))
+    if _spaced_chunks is None:
+        return _spaced_fallback(value)
+    return "".join(_spaced_chunks(value, 0))

@@ -20,6 +20,11 @@ collected group, so writes still reach the database in the order they were made.
 one savepoint; if one of its operations fails, the group is rolled back and re-run one savepoint per
 operation, so the failing one fails alone, as it would have on its own.
 
+The most frequent of those ops only insert rows (a history event and its checkpoint): they come as
+``Inserts``, plain data the writer can see into, and a run of them in a group is written with one
+``executemany`` per statement instead of one ``execute`` (and one Python call) per row — the same
+inserts, in the same transaction, for a fraction of the writer's CPU.
+
 Internals, in order, for one batch:
     1. block for the first queued item, then take every other one already queued (up to 512);
     2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
@@ -52,7 +57,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["Store", "StoreError"]
+__all__ = ["Inserts", "Store", "StoreError"]
 
 T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
@@ -65,6 +70,29 @@ _PROBE = """
 CREATE TABLE IF NOT EXISTS store_opened (id INTEGER PRIMARY KEY CHECK (id = 1), at REAL NOT NULL);
 INSERT OR REPLACE INTO store_opened (id, at) VALUES (1, julianday('now'));
 """
+
+
+class Inserts(tuple[tuple[str, tuple[Any, ...]], ...]):
+    """A write op that only inserts rows: ``((statement, parameters), ...)``, run in that order.
+
+    Called, it runs its statements one by one like any op. In a fire-and-forget group the writer
+    instead collects the rows of consecutive ``Inserts`` by statement and runs each statement once
+    with ``executemany`` (rows of one statement keep their order), before the group's next other op.
+    So within a run of ``Inserts``, different statements must not write the same rows — in practice,
+    each statement writes its own table (``sfn_history``, ``sfn_checkpoints``), where the order
+    between tables changes nothing. A failing row fails the group, which is then re-run one op per
+    savepoint as usual, so only the op holding that row is dropped.
+
+    Example:
+        >>> Inserts((("INSERT INTO kv VALUES (?, ?)", ("a", "b")),))[0][1]
+        ('a', 'b')
+    """
+
+    __slots__ = ()
+
+    def __call__(self, db: sqlite3.Connection) -> None:
+        for statement, parameters in self:
+            db.execute(statement, parameters)
 
 
 class _Group(list[Operation]):
@@ -281,8 +309,7 @@ class Store:
         """Run fire-and-forget ops under one savepoint; on a failure, one savepoint each."""
         db.execute("SAVEPOINT grp")
         try:
-            for op in group:
-                op(db)
+            _run_all(db, group)
         except BaseException:
             db.execute("ROLLBACK TO grp")
             db.execute("RELEASE grp")
@@ -290,6 +317,31 @@ class Store:
                 _run_one(db, op)  # nobody awaits these: a failing one is dropped alone
         else:
             db.execute("RELEASE grp")
+
+
+def _run_all(db: sqlite3.Connection, group: _Group) -> None:
+    """Run a group's ops in order, each run of ``Inserts`` as one ``executemany`` per statement."""
+    pending: dict[str, list[tuple[Any, ...]]] = {}
+    for op in group:
+        if type(op) is Inserts:
+            for statement, parameters in op:
+                rows = pending.get(statement)
+                if rows is None:
+                    pending[statement] = [parameters]
+                else:
+                    rows.append(parameters)
+            continue
+        if pending:
+            _insert_all(db, pending)
+            pending = {}
+        op(db)
+    if pending:
+        _insert_all(db, pending)
+
+
+def _insert_all(db: sqlite3.Connection, pending: dict[str, list[tuple[Any, ...]]]) -> None:
+    for statement, rows in pending.items():
+        db.executemany(statement, rows)
 
 
 def _resolve(outcomes: list[tuple[_Result, bool, Any]]) -> None:

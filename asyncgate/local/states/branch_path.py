@@ -15,7 +15,9 @@ store commits with it (``sfn_checkpoints``; never shown by GetExecutionHistory):
   event's ``output``.
 
 The path lives in a ``ContextVar``: asyncio gives each branch task a copy of its context, so what a
-branch sets is seen by everything it runs (nested states, their tasks) and by nothing beside it.
+branch sets is seen by everything it runs (nested states, their tasks) and by nothing beside it. Its
+``"in":[...]`` text is written once, when the branch is entered, beside the path: every event the
+branch records carries it, and writing it anew per event was a JSON encoding per event.
 
 Example:
     >>> with inside((5, 1)):
@@ -42,18 +44,20 @@ Path = tuple[Key, ...]
 #: the checkpoint the engine passes with a ``*StateExited`` that ends its machine (End transition)
 END = '{"end":true}'
 
-_PATH: ContextVar[Path] = ContextVar("asyncgate_branch_path", default=())
+#: the current branch path and its ``"in":[...]`` member text ("" at the top level)
+_PATH: ContextVar[tuple[Path, str]] = ContextVar("asyncgate_branch_path", default=((), ""))
 
 
 def current() -> Path:
     """The branch path of the code running now (``()`` at the machine's top level)."""
-    return _PATH.get()
+    return _PATH.get()[0]
 
 
 @contextmanager
 def inside(key: Key) -> Iterator[None]:
     """Run the block as branch ``key`` = (entered event id, index) of the current branch."""
-    token = _PATH.set((*_PATH.get(), key))
+    path = (*_PATH.get()[0], key)
+    token = _PATH.set((path, '"in":' + json.dumps(path, separators=(",", ":"))))
     try:
         yield
     finally:
@@ -65,10 +69,9 @@ def stamp(checkpoint: str | None) -> str | None:
 
     At the top level an end mark alone is dropped: the machine's end is its execution's end event.
     """
-    path = _PATH.get()
-    if not path:
+    tag = _PATH.get()[1]
+    if not tag:
         return None if checkpoint == END else checkpoint
-    tag = '"in":' + json.dumps(path, separators=(",", ":"))
     if checkpoint is None:
         return "{" + tag + "}"
     rest = checkpoint.strip()[1:].lstrip()

@@ -28,7 +28,6 @@ Tables:
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,8 @@ from enum import StrEnum
 from typing import Any
 
 from ..arns import arn as make_arn
-from ..jsontext import compact
+from ..jsontext import compact, spaced
+from ..store import Inserts
 from .machines import Revision, StateMachine
 from .recorder import HistoryEvent, Recorder
 from .validation import random_uuid, validate_input, validate_name
@@ -270,27 +270,29 @@ def terminal_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:
 
 
 # -- store operations (run on the store's writer thread) ------------------------------------------
+_INSERT_EVENT = "INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)"
+_INSERT_CHECKPOINT = "INSERT OR REPLACE INTO sfn_checkpoints VALUES (?, ?, ?)"
+
+
 def history_row(arn: str, event: HistoryEvent) -> tuple[Any, ...]:
-    """An event as a ``sfn_history`` row."""
-    details = None if event.details is None else json.dumps(event.details, ensure_ascii=False)
+    """An event as a ``sfn_history`` row (details as ``json.dumps`` writes them, ``spaced``)."""
+    details = None if event.details is None else spaced(event.details)
     return (arn, event.id, event.previous_event_id, event.timestamp, event.type, details)
 
 
-def insert_event(arn: str, event: HistoryEvent) -> Callable[[sqlite3.Connection], None]:
+def insert_event(arn: str, event: HistoryEvent) -> Inserts:
     """A write op appending one event to a Standard execution's history.
 
     An event's checkpoint (a Map iteration's result, its branch tag, a branch's end mark) goes in the
-    same op, so in the same commit: a resume never sees the event without the data it needs.
+    same op, so in the same commit: a resume never sees the event without the data it needs. The op
+    is ``Inserts`` (rows, not a closure), so the store writes a group's events with one
+    ``executemany`` per table.
     """
     row = history_row(arn, event)
     checkpoint = event.checkpoint
-
-    def op(db: sqlite3.Connection) -> None:
-        db.execute("INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", row)
-        if checkpoint is not None:
-            db.execute("INSERT OR REPLACE INTO sfn_checkpoints VALUES (?, ?, ?)", (arn, event.id, checkpoint))
-
-    return op
+    if checkpoint is None:
+        return Inserts(((_INSERT_EVENT, row),))
+    return Inserts(((_INSERT_EVENT, row), (_INSERT_CHECKPOINT, (arn, event.id, checkpoint))))
 
 
 def insert_standard(
