@@ -163,12 +163,17 @@ def data_limit_error(label: str) -> StatesError:
     )
 
 
-def check_size(value: Any, label: str) -> None:
-    """Raise ``States.DataLimitExceeded`` when ``value`` is over 256 KiB."""
+def check_size(value: Any, label: str, text: str | None = None) -> None:
+    """Raise ``States.DataLimitExceeded`` when ``value`` is over 256 KiB.
+
+    ``text``: ``value``'s compact JSON text when the caller has it (the engine writes it for the
+    Exited event anyway), so it is not written twice.
+    """
     small_scalar = not isinstance(value, str) or len(value) * 4 < MAX_BYTES
     if (isinstance(value, str | int | float | bool) or value is None) and small_scalar:
         return
-    if size_of(value) > MAX_BYTES:
+    size = size_of(value) if text is None else len(text.encode("utf-8"))
+    if size > MAX_BYTES:
         raise data_limit_error(label)
 
 

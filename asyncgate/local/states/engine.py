@@ -35,11 +35,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import choice_state, fail, map_, parallel, pass_, succeed, task, wait
+from . import recorder as _recorder
 from .branch_path import END
 from .clock import Clock, DeadlineExceeded, iso_millis, within
 from .dataflow import check_size, evaluate_assign, place_result
 from .errors import StatesError, StatesErrorName
-from .history import entered, exited
+from .history import dumps, entered, exited
 from .model import (
     ChoiceState,
     Definition,
@@ -265,13 +266,33 @@ class _Run:
         #: what each state a resume re-enters keeps of its recorded events, by its entered event id
         #: (several at once: each unfinished Parallel branch re-enters one; parallel_resume.py)
         self.resumed: dict[int, Resumed] = {}
+        #: the last value written as JSON text, and its text (see ``text``)
+        self._last_text: tuple[Any, str] | None = None
+
+    def text(self, value: Any) -> str:
+        """``value`` as compact JSON text (``history.dumps``), the last one kept by identity.
+
+        A state's output is the next state's input, and often its own input too (Choice, Succeed),
+        so its Exited and the next Entered event carry the same text: written once, used twice. The
+        cache holds the value itself, so the identity cannot be taken by another object, and values
+        are never changed in place (``jsonpath.set`` copies along its path).
+        """
+        last = self._last_text
+        if last is not None and last[0] is value:
+            return last[1]
+        text = dumps(value)
+        self._last_text = (value, text)
+        return text
 
     async def emit(
         self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
     ) -> int:
         """Record one event; ``checkpoint`` is private resume data the recorder may store beside it
         (a recorder without ``checkpointed`` — silent, TestState, a test's — just drops it)."""
-        last = getattr(self.recorder, "last_id", None)
+        recorder = self.recorder
+        if isinstance(recorder, _recorder.Recorder):  # the service's: records at once, no coroutine
+            return recorder.append(type, details, checkpoint).id
+        last = getattr(recorder, "last_id", None)
         event_id = last + 1 if isinstance(last, int) else self._next
         self._next = event_id + 1
         checkpointed = getattr(self.recorder, "checkpointed", None) if checkpoint is not None else None
@@ -318,7 +339,7 @@ class _Run:
     ) -> Transition:
         prefix = _PREFIX[type(state)]
         if entered_id is None:
-            event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value))
+            event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value, self.text(value)))
         else:  # resumed: the Entered event is already in the history
             event_id = entered_id
         # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
@@ -332,7 +353,7 @@ class _Run:
             name=state.name,
             entered_event_id=event_id,
             entered_time=entered_time,
-            variables=dict(variables),
+            variables=dict(variables) if variables else {},
             counts_retries=isinstance(state, _RETRYABLE),
             scope_variables=variables,
         )
@@ -344,12 +365,13 @@ class _Run:
                 await self.emit(f"{prefix}StateAborted", None)
             raise
         if isinstance(t, Next | End):
+            text = self.text(t.output)
             try:
-                check_size(t.output, state.name)
+                check_size(t.output, state.name, text)
             except StatesError as exc:
                 return Failed(exc.error, exc.cause)
             await self.emit(  # the end of a branch is marked privately beside it (branch_path.py)
-                f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None),
+                f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None, text),
                 END if isinstance(t, End) else None,
             )
         return t

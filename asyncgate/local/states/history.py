@@ -88,14 +88,21 @@ def dumps(value: Any) -> str:
     return compact(value)
 
 
-def entered(name: str, value: Any) -> dict[str, Any]:
-    """``stateEnteredEventDetails``."""
-    return {"name": name, "input": dumps(value), "inputDetails": {"truncated": False}}
+def entered(name: str, value: Any, text: str | None = None) -> dict[str, Any]:
+    """``stateEnteredEventDetails``; ``text``: ``dumps(value)`` when the caller has it already."""
+    text = dumps(value) if text is None else text
+    return {"name": name, "input": text, "inputDetails": {"truncated": False}}
 
 
-def exited(name: str, value: Any, assigned: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``stateExitedEventDetails``; ``assignedVariables`` holds each assigned variable as JSON text."""
-    out: dict[str, Any] = {"name": name, "output": dumps(value), "outputDetails": {"truncated": False}}
+def exited(
+    name: str, value: Any, assigned: dict[str, Any] | None = None, text: str | None = None
+) -> dict[str, Any]:
+    """``stateExitedEventDetails``; ``assignedVariables`` holds each assigned variable as JSON text.
+
+    ``text``: ``dumps(value)`` when the caller has it already (the engine wrote it for the size check).
+    """
+    output = dumps(value) if text is None else text
+    out: dict[str, Any] = {"name": name, "output": output, "outputDetails": {"truncated": False}}
     if assigned:
         out["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         out["assignedVariablesDetails"] = {"truncated": False}

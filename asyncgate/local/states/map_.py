@@ -81,10 +81,13 @@ async def run(state: MapState, value: Any, ctx: StateContext) -> Transition:
     if mocked and testing is not None:
         outcome = _mocked(testing, items, tolerated_count, tolerated_pct)
         return await _finish(state, value, scope, ctx, outcome, distributed=False, mocked=True)
-    inputs = []
-    for index, item in enumerate(items or ()):
-        extra = {"Map": {"Item": {"Index": index, "Value": item}}}
-        inputs.append(render(state.item_selector, ctx.scope(effective, extra_context=extra), item))
+    if state.item_selector is None:  # each iteration's input is its item
+        inputs = list(items or ())
+    else:
+        inputs = []
+        for index, item in enumerate(items or ()):
+            extra = {"Map": {"Item": {"Index": index, "Value": item}}}
+            inputs.append(render(state.item_selector, ctx.scope(effective, extra_context=extra), item))
     if state.item_batcher:
         inputs = batches(inputs, state.item_batcher, ctx.scope(effective))
     distributed = state.mode == "DISTRIBUTED"
@@ -226,10 +229,10 @@ async def _iterate(
                     raise _Stop(t)
             else:
                 assert isinstance(t, End)
-                if not distributed:
+                if not distributed:  # the output's text is its last state's Exited output, kept
                     await ctx.emit(
                         "MapIterationSucceeded", {"name": state.name, "index": index},
-                        checkpoint(_dumps(t.output)),
+                        checkpoint(ctx.run.text(t.output)),
                     )
                 results[index] = t.output
         finally:

@@ -49,5 +49,5 @@ async def run(state: PassState, value: Any, ctx: StateContext) -> Transition:
         result = render(state.parameters, ctx.scope(effective), effective)
         ctx.note("afterParameters", result)
     ctx.note("afterResultSelector", result)
-    assigned = evaluate_assign(state.assign, ctx.scope(result))
+    assigned = None if state.assign is None else evaluate_assign(state.assign, ctx.scope(result))
     return finish_jsonpath(state, value, result, scope, assigned, ctx)

@@ -54,6 +54,9 @@ class StateContext:
     task_token: str | None = None
     #: what this state, re-entered by a resume, keeps of its recorded events (parallel_resume.py)
     resumed: Resumed | None = None
+    #: the context object built last, for (retry_count, task_token): see ``context``
+    _context: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _context_key: tuple[int, str | None] = field(default=(0, None), init=False, repr=False)
 
     @property
     def clock(self) -> Clock:
@@ -67,9 +70,25 @@ class StateContext:
         return tasks
 
     def context(self, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The context object (``$$``) for this state."""
+        """The context object (``$$``) for this state.
+
+        Every expression scope of the state carries it (a Pass builds three), so it is built once
+        and built again only when what it shows changes (``RetryCount``, ``$$.Task.Token``). Like
+        every value the engine passes around, it is never changed in place; ``extra`` gives a copy.
+        """
         if self.run.fixed_context is not None:
             return {**self.run.fixed_context, **(extra or {})}
+        key = (self.retry_count, self.task_token)
+        out = self._context
+        if out is None or key != self._context_key:
+            out = self._context = self._build_context()
+            self._context_key = key
+        if extra:
+            out = dict(out)
+            out.update(extra)
+        return out
+
+    def _build_context(self) -> dict[str, Any]:
         testing = self.run.testing
         # TestState names the state under test "StateName" whatever its name in the definition
         name = CONTEXT_STATE_NAME if testing is not None and testing.is_tested(self.name) else self.name
@@ -80,8 +99,6 @@ class StateContext:
         out["State"] = state
         if self.task_token is not None:
             out["Task"] = {"Token": self.task_token}
-        if extra:
-            out.update(extra)
         return out
 
     def scope(
@@ -150,7 +167,8 @@ class StateContext:
         state's entered id (``branch_path.py``). ``resume``: its recorded events, to go on from them
         (``parallel_resume.resume_machine``) instead of from its StartAt.
         """
-        child: MutableMapping[str, Any] = ChainMap({}, dict(self.scope_variables))
+        outer = self.scope_variables
+        child: MutableMapping[str, Any] = ChainMap({}, dict(outer) if outer else {})
         from .engine import _Run, _Silent
 
         if silent:
