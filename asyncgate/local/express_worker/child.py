@@ -81,6 +81,9 @@ class ExpressRunner:
         #: running executions and their recorders (muted at stop: nothing is vended while unwinding)
         self._running: dict[asyncio.Task[None], Recorder] = {}
         self._lambda_reported = 0
+        #: "done" messages waiting for their executions' log lines to be committed (``_report``)
+        self._done: list[Message] = []
+        self._reporter: asyncio.Task[None] | None = None
 
     def handle(self, message: Message) -> bool:
         """Act on one message from the server; False when it says stop."""
@@ -116,14 +119,29 @@ class ExpressRunner:
             log.exception("execution %s: engine failure", execution.arn)
             outcome = Outcome(ExecutionStatus.FAILED, error="States.Runtime", cause=f"Internal error: {exc}")
         last = recorder.append(*terminal_event(outcome))
-        # its log lines are committed before the server forgets the start (executions ending together
-        # share the commit): a crash after "done" must not lose the lines of an execution not re-run
-        self._vended.flush()
-        await self._logs.barrier()
         calls = METRICS.lambda_invocations.value - self._lambda_reported
         self._lambda_reported += calls
         seconds = last.timestamp - execution.start_date
-        self._outbox.send(("done", execution.arn, outcome.status.value, seconds, calls))
+        self._done.append(("done", execution.arn, outcome.status.value, seconds, calls))
+        if self._reporter is None:
+            self._reporter = asyncio.get_running_loop().create_task(self._report())
+
+    async def _report(self) -> None:
+        """Say "done" for every execution that ended, once its log lines are committed.
+
+        A crash after "done" must not lose the lines of an execution the server will not re-run, so
+        the lines go first. The executions that end while one commit is awaited share the next one:
+        one barrier per commit, not one per execution.
+        """
+        try:
+            while self._done:
+                done, self._done = self._done, []
+                self._vended.flush()
+                await self._logs.barrier()
+                for message in done:
+                    self._outbox.send(message)
+        finally:
+            self._reporter = None
 
     def flush_logs(self) -> None:
         """Hand buffered vended events to the logs now."""
@@ -135,6 +153,8 @@ class ExpressRunner:
             recorder.mute()
             task.cancel()
         await asyncio.gather(*self._running, return_exceptions=True)
+        if self._reporter is not None:  # what ended before the stop is still reported
+            await self._reporter
         self._vended.flush()
         await self.lambdas.close()
 

@@ -12,12 +12,12 @@ event, the service records those two.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any, Protocol
 
 from . import engine as eng
 from .clock import Clock, iso_millis
+from .deadlines import Deadlines
 from .engine import Engine, ExecutionContext
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
 from .machines import Revision
@@ -49,6 +49,8 @@ class EnginePort:
         self._engines: dict[str, Any] = {}
         #: wall seconds per clock second (a ScaledClock runs faster)
         self._scale = float(getattr(clock, "scale", 1.0))
+        #: the Express five-minute limit, one timer for every running execution (``deadlines.py``)
+        self._express_limit = Deadlines(EXPRESS_MAX_SECONDS / self._scale)
 
     def engine(self, revision: Revision) -> Any:
         """The engine for a revision (its definition parsed once, by the registry)."""
@@ -101,20 +103,23 @@ class EnginePort:
         The Express five-minute limit applies here; the machine's TimeoutSeconds in the engine.
         """
         engine = self.engine(execution.revision)
-        limit = None
-        if execution.kind is not ExecutionKind.STANDARD:
-            limit = EXPRESS_MAX_SECONDS / self._scale
         ctx = self.context(execution, value)
+        if execution.kind is ExecutionKind.STANDARD:  # its only limit is the machine's TimeoutSeconds
+            result = await self._drive(engine, value, ctx, recorder, history)
+            return _outcome(result, eng)
         try:
-            async with asyncio.timeout(limit):
-                if history is None:
-                    result = await engine.run(value, ctx, recorder)
-                else:
-                    result = await engine.resume(history, value, ctx, recorder)
+            async with self._express_limit:
+                result = await self._drive(engine, value, ctx, recorder, history)
         except TimeoutError:
             return Outcome(ExecutionStatus.TIMED_OUT, error="States.Timeout",
                            cause="The execution exceeded the five-minute limit of Express workflows.")
         return _outcome(result, eng)
+
+    @staticmethod
+    async def _drive(engine: Any, value: Any, ctx: Any, recorder: Recorder, history: list[Any] | None) -> Any:
+        if history is None:
+            return await engine.run(value, ctx, recorder)
+        return await engine.resume(history, value, ctx, recorder)
 
 
 def _outcome(result: Any, eng: Any) -> Outcome:
