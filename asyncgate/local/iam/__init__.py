@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 API_GATEWAY_SESSION = "BackplaneAssumeRoleSession"
 
 _warned: set[str] = set()
+#: decisions remembered per ``Iam`` before the memo starts over
+_MAX_REMEMBERED = 4096
 
 
 def role_name_of(principal: str) -> str:
@@ -92,10 +94,14 @@ class Iam:
         False
     """
 
-    __slots__ = ("_roles",)
+    __slots__ = ("_decisions", "_roles")
 
     def __init__(self, roles: Mapping[str, CompiledRole]) -> None:
         self._roles = dict(roles)
+        #: (principal, action, resource) -> decision, for requests without a context. The roles never
+        #: change after load, so a decision never does either; the gateway asks the same question
+        #: (its credentials role, ``states:StartExecution``, the machine) on every webhook.
+        self._decisions: dict[tuple[str, str, str], tuple[Decision, str]] = {}
 
     @classmethod
     def from_stacks(cls, stacks: Iterable[Stack]) -> Iam:
@@ -148,6 +154,19 @@ class Iam:
         self, principal_arn: str, action: str, resource_arn: str, context: Mapping[str, str] | None
     ) -> tuple[Decision, str]:
         """The decision, and the policy type AWS names in the message (identity-based or boundary)."""
+        if context:
+            return self._judge(principal_arn, action, resource_arn, context)
+        key = (principal_arn, action, resource_arn)
+        known = self._decisions.get(key)
+        if known is None:
+            if len(self._decisions) >= _MAX_REMEMBERED:
+                self._decisions.clear()  # e.g. one execution ARN per call: keep the memory bounded
+            known = self._decisions[key] = self._judge(principal_arn, action, resource_arn, None)
+        return known
+
+    def _judge(
+        self, principal_arn: str, action: str, resource_arn: str, context: Mapping[str, str] | None
+    ) -> tuple[Decision, str]:
         role = self._roles.get(role_name_of(principal_arn))
         if role is None:
             return Decision.IMPLICIT_DENY, IDENTITY
