@@ -16,7 +16,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asyncgate.local.gateway.mapping import UTIL, InputBody, InvalidBody, Params, escape_javascript
+from asyncgate.local.gateway.java import _regex, _replacement, call_method
+from asyncgate.local.gateway.mapping import (
+    UTIL,
+    InputBody,
+    InvalidBody,
+    Params,
+    dump_json,
+    escape_javascript,
+)
 from asyncgate.local.gateway.vtl import (
     FOREACH_LIMIT,
     Template,
@@ -119,6 +127,21 @@ def test_replace_all_uses_java_group_references() -> None:
     assert render('$s.replaceAll("(b)", "[$1]")', s="abc") == "a[b]c"
     assert render("$s.replaceAll('(?<x>b)', '<${x}>')", s="abc") == "a<b>c"
     assert render("$s.replaceAll('b', '\\$')", s="abc") == "a$c"  # \$ is a literal dollar
+
+
+_PATTERN_PIECES = ["a", "b", "'", "é", " ", "\\'", "\\\\", "\\.", "\\ ", ".", "b*", "[ab]", "(a)", "\\d", "^"]
+
+
+@given(
+    st.text(alphabet="ab'é \\.x1", max_size=12),
+    st.lists(st.sampled_from(_PATTERN_PIECES), min_size=1, max_size=4).map("".join),
+    st.lists(st.sampled_from(["x", "'", "", "é", "\\\\", "$0"]), max_size=3).map("".join),
+)
+def test_replace_all_and_first_are_java_regex_replacements(text: str, pattern: str, repl: str) -> None:
+    # A pattern that only matches itself takes str.replace; it must agree with the regex engine.
+    regex, replacement = _regex(pattern), _replacement(repl)
+    assert call_method(text, "replaceAll", [pattern, repl]) == regex.sub(replacement, text)
+    assert call_method(text, "replaceFirst", [pattern, repl]) == regex.sub(replacement, text, count=1)
 
 
 def test_the_seed_s_replace_all_turns_escaped_apostrophes_back() -> None:
@@ -235,6 +258,23 @@ def test_escape_javascript_is_commons_lang_s(text: str, escaped: str) -> None:
 def test_escaped_text_with_apostrophes_restored_is_a_json_string(text: str) -> None:
     escaped = escape_javascript(text).replace("\\'", "'")
     assert json.loads(f'"{escaped}"') == text
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_escaping_ascii_text_escapes_each_character_as_commons_lang_does(text: str) -> None:
+    assert escape_javascript(text) == "".join(escape_javascript(ch) for ch in text)
+    assert escape_javascript(text + "é")[:-6] == escape_javascript(text)  # the non-ASCII path agrees
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=8,
+    )
+)
+def test_dump_json_is_compact_json(value: Any) -> None:
+    assert dump_json(value) == json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @pytest.mark.parametrize(

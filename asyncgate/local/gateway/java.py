@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -233,6 +233,46 @@ def _replacement(repl: str) -> Callable[[re.Match[str]], str]:
     return expand
 
 
+#: characters that mean something unescaped in a Java (and Python) regex
+_REGEX_META = frozenset(".^$*+?{}[]|()\\")
+
+
+@lru_cache(maxsize=1024)
+def _literal_replacement(pattern: str, repl: str) -> tuple[str, str] | None:
+    """(text, replacement) when ``pattern`` only matches itself and ``repl`` names no group, else None.
+
+    Such a ``replaceAll`` is a plain ``str.replace``: the seed's ``replaceAll("\\\\'", "'")`` on every
+    request. A backslash before a character that is not a letter or digit quotes it, in Java as in
+    Python; anything else (classes, groups, quantifiers, ``\\d``...) takes the regex path.
+    """
+    text: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 >= len(pattern) or pattern[i + 1].isalnum() or not pattern[i + 1].isascii():
+                return None
+            text.append(pattern[i + 1])
+            i += 2
+            continue
+        if ch in _REGEX_META:
+            return None
+        text.append(ch)
+        i += 1
+    if not text or "$" in repl or "\\" in repl:
+        return None
+    return "".join(text), repl
+
+
+def _replace(s: str, pattern: Any, repl: Any, count: int) -> str:
+    """``String.replaceAll`` (count 0) / ``replaceFirst`` (count 1) with Java's regex and replacement."""
+    if isinstance(pattern, str) and isinstance(repl, str):
+        literal = _literal_replacement(pattern, repl)
+        if literal is not None:
+            return s.replace(literal[0], literal[1], count or -1)
+    return _regex(pattern).sub(_replacement(repl), s, count=count)
+
+
 def _split(text: str, pattern: str, limit: int = 0) -> list[str]:
     pieces = _regex(pattern).split(text, maxsplit=max(limit - 1, 0)) if limit > 0 else _regex(
         pattern
@@ -273,8 +313,8 @@ def _map_get(target: dict[Any, Any], key: Any) -> Any:
 _STRING: dict[str, Callable[..., Any]] = {
     "length": len,
     "isEmpty": lambda s: len(s) == 0,
-    "replaceAll": lambda s, p, r: _regex(p).sub(_replacement(r), s),
-    "replaceFirst": lambda s, p, r: _regex(p).sub(_replacement(r), s, count=1),
+    "replaceAll": lambda s, p, r: _replace(s, p, r, 0),
+    "replaceFirst": lambda s, p, r: _replace(s, p, r, 1),
     "replace": lambda s, a, b: s.replace(java_str(a), java_str(b)),
     "matches": lambda s, p: _regex(p).fullmatch(s) is not None,
     "split": _split,
@@ -342,7 +382,7 @@ def methods_for(value: Any) -> dict[str, Callable[..., Any]] | None:
     return None
 
 
-def call_method(value: Any, name: str, args: list[Any]) -> Any:
+def call_method(value: Any, name: str, args: Sequence[Any]) -> Any:
     """Call Java method ``name`` on a plain value; an unknown method gives None (Velocity: null).
 
     Example:

@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -97,7 +97,7 @@ def _member(obj: Any, name: str) -> Any:
     return None
 
 
-def _invoke(obj: Any, name: str, args: list[Any]) -> Any:
+def _invoke(obj: Any, name: str, args: Sequence[Any]) -> Any:
     """``$obj.name(args)``: an exposed method of a VtlObject or a Java method of a plain value."""
     if isinstance(obj, VtlObject):
         method = obj.vtl_get(name)

@@ -46,7 +46,7 @@ from typing import Any
 from airspeed import operators as av  # type: ignore[import-untyped, unused-ignore]  # airspeed is untyped
 
 from . import vtl
-from .java import java_str
+from .java import java_str, methods_for
 
 __all__ = ["Compiled", "compile_tree"]
 
@@ -62,6 +62,7 @@ _LocalNamespace = av.LocalNamespace
 _FunctionDefinition = av._FunctionDefinition
 _MISSING: Any = object()
 _dict_get = dict.get
+_new_namespace = dict.__new__
 
 
 class NotCompilableError(Exception):
@@ -71,11 +72,8 @@ class NotCompilableError(Exception):
 class _Out(list):  # type: ignore[type-arg]
     """The output of a render (or of an interpolated string): the text pieces, and where ``#stop`` cut."""
 
-    __slots__ = ("stop_at",)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.stop_at = -1
+    #: how many pieces were written before the first ``#stop`` (-1: none); set on the instance
+    stop_at = -1
 
     def stop(self) -> None:
         if self.stop_at < 0:
@@ -101,8 +99,10 @@ class Compiled:
 
     def render(self, variables: Mapping[str, Any]) -> str:
         out = _Out()
-        self._block(out, _LocalNamespace(dict(variables)))
-        return out.text()
+        namespace = _new_namespace(_LocalNamespace)  # LocalNamespace(dict(variables)), without its
+        namespace.parent = dict(variables)  # Python-level __init__: an empty dict and its parent
+        self._block(out, namespace)
+        return "".join(out) if out.stop_at < 0 else out.text()
 
     def run(self, out: _Out, namespace: Any) -> None:
         # TemplateBody.evaluate_raw: a sub-template shares its caller's namespace
@@ -125,15 +125,7 @@ def compile_tree(body: Any) -> Compiled | None:
 def _lookup(namespace: Any, name: str) -> Any:
     """``namespace[name]`` of a LocalNamespace chain, None when no scope has it (``_Member``)."""
     value = _dict_get(namespace, name, _MISSING)
-    while value is _MISSING:
-        namespace = namespace.parent
-        if type(namespace) is not _LocalNamespace:
-            try:
-                return namespace[name]
-            except KeyError:
-                return None
-        value = _dict_get(namespace, name, _MISSING)
-    return value
+    return _lookup_parents(namespace.parent, name) if value is _MISSING else value
 
 
 #: the functions (macros, #define blocks) this module compiled, to run them without the tree walk
@@ -219,6 +211,12 @@ def _array(calculate: Any) -> Calc:
 
 def _value_list(node: Any) -> Calc:
     items = tuple(_value(v) for v in node.values)
+    if len(items) == 1:
+        [only] = items
+        return lambda ns: [only(ns)]
+    if len(items) == 2:
+        first, second = items
+        return lambda ns: [first(ns), second(ns)]
     return lambda ns: [item(ns) for item in items]
 
 
@@ -248,13 +246,35 @@ def _dictionary(node: Any) -> Calc:
 
 
 def _parameters(node: Any) -> Calc:
-    """``ParameterList.calculate``: the argument list (a new list each call)."""
+    """``ParameterList.calculate``: the arguments (a tuple when all are literals: callees only unpack it)."""
+    constants = _constant_arguments(node)
+    if constants is not None:
+        return lambda ns: constants
+    return _value_list(node.values)
+
+
+def _constant_arguments(node: Any) -> tuple[Any, ...] | None:
+    """The arguments of a ``ParameterList`` when all are literals (or there are none), else None."""
     if type(node) is not av.ParameterList:
         raise NotCompilableError(type(node).__name__)
     values = node.values
     if type(values) is av._EmptyValues:
-        return lambda ns: []
-    return _value_list(values)
+        return ()
+    literals = [_literal(v) for v in values.values]
+    if all(known for known, _ in literals):
+        return tuple(value for _, value in literals)
+    return None
+
+
+def _literal(node: Any) -> tuple[bool, Any]:
+    """(True, value) for a literal that is immutable (number, string, boolean, null), else (False, None)."""
+    while type(node) is av.Value:
+        node = node.expression
+    if type(node) in _LITERALS:
+        return True, node.value
+    if type(node) is av.InterpolatedStringLiteral and all(type(c) is av.Text for c in node.block.children):
+        return True, "".join(child.text for child in node.block.children)
+    return False, None
 
 
 # -- expressions: airspeed's precedence stack, replayed at compile time -------------------------------
@@ -337,49 +357,60 @@ def _program(operands: list[Calc], operators: list[Any]) -> Calc:
 
 # -- references: VariableExpression / _Member / _SubExpression -----------------------------------------
 def _variable(node: Any) -> Calc:
-    """``VariableExpression.calculate(namespace)``: the namespace is also the global namespace."""
-    chain = _chain(node, nested=False)
-    return lambda ns: chain(ns, ns)
+    """``VariableExpression.calculate(namespace)``, its chain of steps run in one loop.
+
+    The namespace is also the global namespace (call arguments and indexes are computed in it). A
+    nested ``VariableExpression`` given a None global takes its current object as the global instead,
+    which can only happen when the namespace itself is None (see ``_subscript``).
+    """
+    [(_, first), *rest] = _steps(node, nested=False)
+    if not rest:
+        if node.part.parameters is None and node.part.index is None:
+            return _name(node.part.name)  # `$name`: the lookup itself, without a step to wrap
+        return lambda ns: first(ns, ns)
+    if len(rest) == 1:
+        [(nested, second)] = rest
+
+        def two_steps(ns: Any) -> Any:
+            value = first(ns, ns)
+            return second(value, value if nested and ns is None else ns)
+
+        return two_steps
+    steps = tuple(rest)
+
+    def run(ns: Any) -> Any:
+        glob = ns
+        value = first(ns, ns)
+        for nested, step in steps:
+            if nested and glob is None:
+                glob = value
+            value = step(value, glob)
+        return value
+
+    return run
 
 
-def _chain(node: Any, *, nested: bool) -> Step:
-    """``VariableExpression.calculate(current, loader, global)``: a None global is the current object
-    (at the root the global is the namespace, so only a nested expression needs the check)."""
+def _steps(node: Any, *, nested: bool) -> list[tuple[bool, Step]]:
+    """A ``VariableExpression`` and its subexpressions as (starts a nested expression, step) pairs."""
     if type(node) is not av.VariableExpression:
         raise NotCompilableError(type(node).__name__)
-    part = _member(node.part)
-    sub = None if node.subexpression is None else _subexpression(node.subexpression)
-    if not nested:
-        if sub is None:
-            return part
-        return lambda current, glob: sub(part(current, glob), glob)
-    if sub is None:
-        return lambda current, glob: part(current, current if glob is None else glob)
-
-    def chain(current: Any, glob: Any) -> Any:
-        if glob is None:
-            glob = current
-        return sub(part(current, glob), glob)
-
-    return chain
+    steps = [(nested, _member(node.part))]
+    sub = node.subexpression
+    while sub is not None:
+        if type(sub) is not vtl._SubExpression:
+            raise NotCompilableError(type(sub).__name__)
+        if type(sub.expression) is not av.ArrayIndex:
+            return steps + _steps(sub.expression, nested=True)
+        steps.append((False, _subscript(sub.expression)))
+        sub = sub.subexpression or None
+    return steps
 
 
-def _subexpression(node: Any) -> Step:
-    if type(node) is not vtl._SubExpression:
-        raise NotCompilableError(type(node).__name__)
-    if type(node.expression) is not av.ArrayIndex:
-        return _chain(node.expression, nested=True)
-    key = _value(_array_index(node.expression))
+def _subscript(node: Any) -> Step:
+    """``_SubExpression`` over an ``ArrayIndex``: airspeed computes the key in the indexed object."""
+    key = _value(_array_index(node))
     index = vtl._index
-    rest = _subexpression(node.subexpression) if node.subexpression else None
-
-    def subscript(current: Any, glob: Any) -> Any:
-        result = index(current, key(current))  # airspeed computes this key in the indexed object
-        if rest is not None:
-            result = rest(result, glob)
-        return result
-
-    return subscript
+    return lambda current, glob: index(current, key(current))
 
 
 def _array_index(node: Any) -> Any:
@@ -388,23 +419,45 @@ def _array_index(node: Any) -> Any:
     return node.index
 
 
+def _lookup_parents(namespace: Any, name: str) -> Any:
+    """The rest of ``_lookup``, once the innermost scope does not have ``name``."""
+    while type(namespace) is _LocalNamespace:
+        value = _dict_get(namespace, name, _MISSING)
+        if value is not _MISSING:
+            return value
+        namespace = namespace.parent
+    try:
+        return namespace[name]
+    except KeyError:
+        return None
+
+
 def _member(node: Any) -> Step:
     """``_Member.calculate``: a name in the namespace, or a member, call or index of a value."""
     if type(node) is not vtl._Member:
         raise NotCompilableError(type(node).__name__)
     name: str = node.name
-    member, invoke, index = vtl._member, vtl._invoke, vtl._index
+    member, invoke, index, vtl_object = vtl._member, vtl._invoke, vtl._index, vtl.VtlObject
     if node.parameters is not None:
         params_node = node.parameters
         args = _parameters(params_node)
+        constants = _constant_arguments(params_node)  # literal arguments need no call to compute
+        string_method = (methods_for("") or {}).get(name)  # what call_method finds for a str
 
         def call(current: Any, glob: Any) -> Any:
+            if type(current) is str:
+                values = constants if constants is not None else args(glob)
+                return None if string_method is None else string_method(current, *values)
             if isinstance(current, _LocalNamespace):
                 result = _lookup(current, name)
                 if isinstance(result, _FunctionDefinition):
                     return _call_definition(result, params_node, args, glob)
                 return None  # a top-level name called like a function
-            return invoke(current, name, args(glob))
+            if isinstance(current, vtl_object):  # vtl._invoke, inline
+                values = constants if constants is not None else args(glob)
+                method = current.vtl_get(name)
+                return method(*values) if callable(method) else None
+            return invoke(current, name, constants if constants is not None else args(glob))
 
         return call
     if node.index is not None:
@@ -423,11 +476,33 @@ def _member(node: Any) -> Step:
 
     def get(current: Any, glob: Any) -> Any:
         if isinstance(current, _LocalNamespace):
-            result = _lookup(current, name)
+            result = _dict_get(current, name, _MISSING)
+            if result is _MISSING:
+                parent = current.parent
+                # the usual parent is the render's plain dict of variables: `parent[name]` or None
+                result = parent.get(name) if type(parent) is dict else _lookup_parents(parent, name)
             if isinstance(result, _FunctionDefinition):
                 return _call_definition(result, None, None, glob)
             return result
         return member(current, name)
+
+    return get
+
+
+def _name(name: str) -> Calc:
+    """``$name`` alone: ``_member``'s ``get`` with the namespace as current object and global."""
+    member = vtl._member
+
+    def get(ns: Any) -> Any:
+        if isinstance(ns, _LocalNamespace):
+            result = _dict_get(ns, name, _MISSING)
+            if result is _MISSING:
+                parent = ns.parent
+                result = parent.get(name) if type(parent) is dict else _lookup_parents(parent, name)
+            if isinstance(result, _FunctionDefinition):
+                return _call_definition(result, None, None, ns)
+            return result
+        return member(ns, name)
 
     return get
 
@@ -447,30 +522,29 @@ def _call_definition(definition: Any, params_node: Any, args: Calc | None, glob:
 def _block(node: Any) -> Emit:
     if type(node) is not av.Block:
         raise NotCompilableError(type(node).__name__)
-    emits: list[Emit] = []
-    pending: list[str] = []  # adjacent text, written as one piece
+    items: list[str | Emit] = []  # text (adjacent pieces joined) or an element's closure
     for child in node.children:
         kind = type(child)
         if kind is av.Text or kind is av.FallthroughHashText:
-            pending.append(child.text)
-            continue
-        if kind is av.Comment:
-            continue
-        if pending:
-            emits.append(_text("".join(pending)))
-            pending = []
-        emits.append(_element(child))
-    if pending:
-        emits.append(_text("".join(pending)))
-    if not emits:
+            if items and isinstance(items[-1], str):
+                items[-1] += child.text
+            else:
+                items.append(child.text)
+        elif kind is not av.Comment:
+            items.append(_element(child))
+    if not items:
         return lambda out, ns: None
-    if len(emits) == 1:
-        return emits[0]
-    sequence = tuple(emits)
+    if len(items) == 1:
+        [only] = items
+        return _text(only) if isinstance(only, str) else only
+    sequence = tuple(items)
 
     def block(out: _Out, ns: Any) -> None:
-        for emit in sequence:
-            emit(out, ns)
+        for item in sequence:
+            if isinstance(item, str):
+                out.append(item)
+            else:
+                item(out, ns)
 
     return block
 
