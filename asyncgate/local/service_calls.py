@@ -87,20 +87,22 @@ class ServiceCaller:
             message = f"Service {service} is not served locally by asyncgate"
             return IntegrationResult(status=500, headers={}, body=json.dumps({"message": message}).encode())
         response_headers = {"Content-Type": target.content_type}
+        request: dict[str, Any] | None = None  # the body, when IAM had to read it: parsed once
         if credentials:
             resource = "*"
             rule = target.resources.get(action)
             if rule is not None:
                 try:
-                    request = json.loads(body or b"{}")
+                    parsed = json.loads(body or b"{}")
                 except ValueError:
-                    request = {}
-                if isinstance(request, dict):
-                    resource = rule(request)
+                    parsed = None  # the operation answers SerializationException when it parses
+                if isinstance(parsed, dict):
+                    resource = rule(parsed)
+                    request = parsed
             iam_action = f"{service}:{action}"
             if not self._iam.is_allowed(credentials, iam_action, resource):
                 denied = AccessDeniedException(self._iam.denial_message(credentials, iam_action, resource))
                 return IntegrationResult(status=denied.http_status, headers=response_headers,
                                          body=error_body(denied))
-        status, payload = await self._protocol.call(target.prefix, action, body)
+        status, payload = await self._protocol.call(target.prefix, action, body, request)
         return IntegrationResult(status=status, headers=response_headers, body=payload)

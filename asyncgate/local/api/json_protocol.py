@@ -60,6 +60,17 @@ def _dumps(value: Any) -> bytes:
     return compact(value).encode()
 
 
+def _parse(body: bytes) -> dict[str, Any]:
+    """A request body: a JSON object, else the SerializationException Step Functions answers."""
+    try:
+        request = json.loads(body or b"{}")
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
+        raise SerializationException("Start of structure or map found where not expected.") from None
+    if not isinstance(request, dict):
+        raise SerializationException("Start of structure or map found where not expected.")
+    return request
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
     """A service object and the operations (AWS action names) it serves over the wire.
@@ -91,21 +102,20 @@ class JsonProtocol:
         """Whether a target prefix belongs to a service served here."""
         return prefix in self._prefixes
 
-    def _handler(self, prefix: str, action: str) -> Handler | None:
-        return self._handlers.get((prefix, action))
+    async def call(
+        self, prefix: str, action: str, body: bytes, request: dict[str, Any] | None = None
+    ) -> tuple[int, bytes]:
+        """Run one operation; returns (HTTP status, JSON body). Never raises.
 
-    async def call(self, prefix: str, action: str, body: bytes) -> tuple[int, bytes]:
-        """Run one operation; returns (HTTP status, JSON body). Never raises."""
+        ``request`` is ``body`` already parsed, when the caller had to read it first (the IAM check
+        of an AWS integration): the JSON is then not parsed a second time.
+        """
         try:
-            handler = self._handler(prefix, action)
+            handler = self._handlers.get((prefix, action))
             if handler is None:
                 raise UnknownOperationException(f"Operation {action} is not supported.")
-            try:
-                request = json.loads(body or b"{}")
-            except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
-                raise SerializationException("Start of structure or map found where not expected.") from None
-            if not isinstance(request, dict):
-                raise SerializationException("Start of structure or map found where not expected.")
+            if request is None:
+                request = _parse(body)
             return 200, _dumps(await handler(request))
         except AwsError as exc:
             return exc.http_status, error_body(exc)

@@ -4,8 +4,8 @@
 was committed; it answers False (the server runs the execution itself, as before) unless the
 execution's revision is eligible (``eligible.py``), every function it calls is still the one the
 worker was given, and the worker is up. A ``("done", ...)`` message deletes the pending-start row
-and counts the execution in ``METRICS``; the worker writes its log events into the logs database
-itself.
+and counts the execution in ``METRICS`` (the rows of one frame's executions go in one delete); the
+worker writes its log events into the logs database itself.
 
 If the worker dies, the server starts another and hands it the executions that had not reported back
 (at-least-once, as after a crash of the server). On shutdown the worker is told to stop and its last
@@ -19,13 +19,14 @@ import contextlib
 import json
 import logging
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from ..lambdas import FunctionConfig, LambdaService
 from ..metrics import METRICS
-from ..states.executions import Execution, delete_pending
+from ..states.executions import Execution
 from ..store import Store
 from .eligible import lambda_functions
 from .wire import Message, Outbox, read_frame
@@ -134,20 +135,23 @@ class ExpressWorker:
     # -- messages from the worker ---------------------------------------------------------------------
     async def _read(self, reader: asyncio.StreamReader, process: asyncio.subprocess.Process) -> None:
         while (messages := await read_frame(reader)) is not None:
-            for message in messages:
-                self._handle(message)
+            self._handle(messages)
         if not self._closing:
             await self._restart(process)
 
-    def _handle(self, message: Message) -> None:
-        kind = message[0]
-        if kind == "done":
-            _, arn, status, seconds, lambda_calls = message
-            self._inflight.pop(arn, None)
-            self._store.write_nowait(delete_pending(arn))
-            METRICS.executions_completed.inc(status)
-            METRICS.execution_duration.observe(seconds)
-            METRICS.lambda_invocations.inc(lambda_calls)
+    def _handle(self, messages: list[Message]) -> None:
+        """One frame's messages: the executions it reports ended lose their pending rows in one op."""
+        ended: list[str] = []
+        for message in messages:
+            if message[0] == "done":
+                _, arn, status, seconds, lambda_calls = message
+                self._inflight.pop(arn, None)
+                ended.append(arn)
+                METRICS.executions_completed.inc(status)
+                METRICS.execution_duration.observe(seconds)
+                METRICS.lambda_invocations.inc(lambda_calls)
+        if ended:
+            self._store.write_nowait(_delete_pending(ended))
 
     async def _restart(self, process: asyncio.subprocess.Process) -> None:
         """The worker died: start another (or, past ``MAX_RESTARTS``, none) and hand over again what
@@ -166,3 +170,14 @@ class ExpressWorker:
         for execution in pending:
             if not self.submit(execution) and self.fallback is not None:
                 self.fallback(execution)
+
+
+def _delete_pending(arns: list[str]) -> Callable[[sqlite3.Connection], None]:
+    """The write op forgetting the pending-start rows of Express executions that ended: one statement
+    for a frame's worth of them, rather than one op (and one statement) each."""
+    rows = [(arn,) for arn in arns]
+
+    def op(db: sqlite3.Connection) -> None:
+        db.executemany("DELETE FROM sfn_pending_starts WHERE arn=?", rows)
+
+    return op

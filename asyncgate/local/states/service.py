@@ -214,20 +214,26 @@ class StatesService:
         Once validated, the start is shielded from the caller's cancellation (a client gone, a parent
         stopped): a start that became durable must also run, or its row would read RUNNING forever.
         """
-        machine = self._machines.get(request.get("stateMachineArn"))
+        arn = request.get("stateMachineArn")
+        # a known machine's ARN is a valid one: the registry's parse-then-look-up is for the others
+        machine = self._machines.machines.get(arn) if isinstance(arn, str) else None
+        if machine is None:
+            machine = self._machines.get(arn)
         name, text, value = start_args(request)
         return await asyncio.shield(self._start_durably(machine, name, text, value))
 
     async def _start_durably(self, machine: StateMachine, name: str, text: str, value: Any) -> Execution:
+        """The start's commit, then its run; ``_start`` shields this whole task from cancellation, so
+        the writes are awaited directly (one task per start, not one more per write)."""
         now = self._now()
         if machine.express:
             execution = new_execution(machine, ExecutionKind.EXPRESS, name, text, now)
-            await self._durable(insert_pending(execution))
+            await self._store.write(insert_pending(execution))
             self._run_express(execution, value)
             return execution
         execution = new_execution(machine, ExecutionKind.STANDARD, name, text, now)
         started = HistoryEvent(1, 0, now, *execution.started_event())
-        clash = await self._durable(insert_standard(execution, started))
+        clash = await self._store.write(insert_standard(execution, started))
         if clash is not None:
             existing = self._running.get(execution.arn)
             if clash == "RUNNING:same" and existing is not None:
