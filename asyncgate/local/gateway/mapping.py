@@ -110,7 +110,7 @@ class InputBody(VtlObject):
         """``$input.json(x)``: the JSONPath result as a JSON string (changes made through
         ``$input.path`` objects included, as on AWS)."""
         document = self._java if self._java is not self._MISSING else self.document()
-        return dump_json(self._select(document, path))
+        return _COMPACT.encode(select(document, path if type(path) is str else java_str(path)))
 
     def path(self, path: Any = "$") -> Any:
         """``$input.path(x)``: the JSONPath result as the document's own objects (maps print ``{a=b}``)."""
@@ -183,7 +183,9 @@ class Util(VtlObject):
 
     def escapeJavaScript(self, value: Any) -> str | None:  # noqa: N802 - the VTL name
         """Escape for a JavaScript (not JSON) string literal; null stays null."""
-        return None if value is None else escape_javascript(java_str(value))
+        if value is None:
+            return None
+        return escape_javascript(value if type(value) is str else java_str(value))
 
     def parseJson(self, value: Any) -> Any:  # noqa: N802
         """Parse a JSON string into objects a template can walk."""

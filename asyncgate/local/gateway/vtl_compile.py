@@ -56,7 +56,7 @@ Calc = Callable[[Any], Any]
 #: one step of a reference: ``step(current_object, global_namespace) -> value``
 Step = Callable[[Any, Any], Any]
 #: a block element: ``emit(out, namespace)`` appends its text to ``out``
-Emit = Callable[["_Out", Any], None]
+Emit = Callable[[list[Any], Any], None]
 
 _LocalNamespace = av.LocalNamespace
 _FunctionDefinition = av._FunctionDefinition
@@ -69,24 +69,32 @@ class NotCompilableError(Exception):
     """A node this module does not compile: the template keeps the tree walk."""
 
 
-class _Out(list):  # type: ignore[type-arg]
-    """The output of a render (or of an interpolated string): the text pieces, and where ``#stop`` cut."""
+#: the output of a render (or of an interpolated string): the pieces of text, in order
+_Out = list[Any]
 
-    #: how many pieces were written before the first ``#stop`` (-1: none); set on the instance
-    stop_at = -1
 
-    def stop(self) -> None:
-        if self.stop_at < 0:
-            self.stop_at = len(self)
+class _Stop:
+    """What ``#stop`` appends to an output: the text ends there (what follows is still evaluated)."""
 
-    def text(self) -> str:
-        return "".join(self if self.stop_at < 0 else self[: self.stop_at])
+    __slots__ = ()
 
-    def take(self, stream: Any) -> None:
-        """Append what a tree-walk stream wrote, and its ``#stop``."""
-        self.append(stream.getvalue())
-        if stream.stop:
-            self.stop()
+
+_STOP = _Stop()
+
+
+def _text_of(out: _Out) -> str:
+    """The output's text, cut at its first ``#stop`` (the only piece that is not a str)."""
+    try:
+        return "".join(out)
+    except TypeError:
+        return "".join(out[: out.index(_STOP)])
+
+
+def _take(out: _Out, stream: Any) -> None:
+    """Append what a tree-walk stream wrote, and its ``#stop``."""
+    out.append(stream.getvalue())
+    if stream.stop:
+        out.append(_STOP)
 
 
 class Compiled:
@@ -98,11 +106,11 @@ class Compiled:
         self._block = block
 
     def render(self, variables: Mapping[str, Any]) -> str:
-        out = _Out()
+        out: _Out = []
         namespace = _new_namespace(_LocalNamespace)  # LocalNamespace(dict(variables)), without its
         namespace.parent = dict(variables)  # Python-level __init__: an empty dict and its parent
         self._block(out, namespace)
-        return "".join(out) if out.stop_at < 0 else out.text()
+        return _text_of(out)
 
     def run(self, out: _Out, namespace: Any) -> None:
         # TemplateBody.evaluate_raw: a sub-template shares its caller's namespace
@@ -138,7 +146,7 @@ def _run_function(definition: Any, out: _Out, namespace: Any, args: list[Any]) -
     if block is None:  # defined by a template that runs in the tree walk
         stream = av.StoppableStream()
         definition.execute_function(stream, namespace, args, av.NullLoader())
-        out.take(stream)
+        _take(out, stream)
         return
     if len(args) != len(definition.arg_names):
         expected = len(definition.arg_names)  # airspeed's own exception and words, as the tree walk's
@@ -191,9 +199,9 @@ def _interpolated(node: Any) -> Calc:
     block = _block(node.block)
 
     def interpolate(ns: Any) -> str:
-        out = _Out()
+        out: _Out = []
         block(out, ns)
-        return out.text()
+        return _text_of(out)
 
     return interpolate
 
@@ -510,9 +518,9 @@ def _name(name: str) -> Calc:
 def _call_definition(definition: Any, params_node: Any, args: Calc | None, glob: Any) -> str:
     """airspeed's ``NameOrCall.calculate`` for a ``#define`` block (or macro) reached as ``$name``."""
     params = (args(glob) if args is not None else None) or []
-    out = _Out()
+    out: _Out = []
     _run_function(definition, out, glob, params)
-    text = out.text()
+    text = _text_of(out)
     if isinstance(definition, av.DefineDefinition) and params_node is not None and not params:
         text += params_node.my_text()  # AWS parity, as airspeed has it: `$foo()` prints `()`
     return text
@@ -570,7 +578,7 @@ def _element(node: Any) -> Emit:
     if kind is av.DefineDefinition:
         return _define(node)
     if kind is av.StopDirective:
-        return lambda out, ns: out.stop()
+        return lambda out, ns: out.append(_STOP)
     if kind is vtl._Evaluate:
         return _evaluate(node)
     if kind is vtl._Return:
@@ -585,11 +593,26 @@ def _reference(node: Any) -> Emit:
     """``_Reference.evaluate_raw``: the value as Java prints it; null (after any alternate) as nothing."""
     if node.expression is None:
         return _text(node.my_text())
-    value = _variable(node.expression)
     alternate = (
         None if node.alternate is None else _value(_bound(node.alternate.calculate, av.Value.calculate))
     )
     to_str = java_str
+    [(_, first), *rest] = _steps(node.expression, nested=False)
+    if rest and alternate is None:
+        steps = tuple(rest)
+
+        def emit_chain(out: _Out, ns: Any) -> None:  # the usual `$a.b(...)`: _variable's loop, inline
+            glob = ns
+            result = first(ns, ns)
+            for nested, step in steps:
+                if nested and glob is None:
+                    glob = result
+                result = step(result, glob)
+            if result is not None:
+                out.append(result if type(result) is str else to_str(result))
+
+        return emit_chain
+    value = _variable(node.expression)
 
     def emit(out: _Out, ns: Any) -> None:
         result = value(ns)
@@ -781,7 +804,7 @@ def _evaluate(node: Any) -> Emit:
             return
         stream = av.StoppableStream()
         template._body.evaluate(stream, ns, av.NullLoader())
-        out.take(stream)
+        _take(out, stream)
 
     return evaluate
 
