@@ -59,7 +59,10 @@ class FakeLambda:
             raise ResourceNotFoundException(f"Function not found: {name}")
         return name
 
-    async def invoke(self, name: str, payload: bytes, *, invocation_type: str = "RequestResponse") -> _Result:
+    async def invoke(
+        self, name: str, payload: bytes, *, invocation_type: str = "RequestResponse", json_body: bool = False
+    ) -> _Result:
+        self.get(name)  # Invoke answers ResourceNotFoundException for a function it does not have
         event = json.loads(payload) if payload else None
         self.calls.append((name, event))
         handler = self.handlers[name.split(":")[0]]

@@ -9,7 +9,7 @@ import pytest
 
 MODULES = ["service", "machines", "executions", "engine_port", "vended_logs", "recorder", "recovery",
            "queries", "tags", "validation", "test_state", "callbacks", "child_executions", "task_tokens",
-           "clock", "deadlines"]
+           "clock"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -37,7 +37,8 @@ CONTRACT (implemented in ``service.py``; consumed by the states engine, the gate
         def unregister(self, name_or_arn: str) -> None
         def functions(self) -> list[FunctionConfig]                  # every registered one, by name
         async def invoke(self, name_or_arn: str, payload: bytes, *,
-                         invocation_type: str = "RequestResponse") -> InvokeResult
+                         invocation_type: str = "RequestResponse",
+                         json_body: bool = False) -> InvokeResult       # True: payload is our own JSON
         async def start(self) -> None                                # no-op (loading is in __init__)
         async def close(self) -> None                                # stops every worker
         # Lambda API methods (AWS JSON shapes in and out; used by api/lambda_api.py):

@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
+from asyncgate.local.deadlines import Deadlines
 from asyncgate.local.lambdas import report
 from asyncgate.local.lambdas.config import FunctionConfig, InvokeResult
 from asyncgate.local.lambdas.sandbox import Worker, WorkerDiedError, mb, now_ms
@@ -83,6 +84,8 @@ class Pool:
     ) -> None:
         self.config = config
         self.max_workers = max_workers
+        #: the function's timeout for every invocation in flight: one timer, not one each
+        self._timeout = Deadlines(config.timeout_s)
         self._logs = logs
         self._environment = environment
         self._idle: list[Worker] = []
@@ -301,7 +304,7 @@ class Pool:
         code: int | None = None
         self._watching(worker)
         try:
-            async with asyncio.timeout(config.timeout_s):
+            async with self._timeout:
                 answer = await worker.call(request_id, deadline_ms, arn, payload)
         except TimeoutError:
             failure = "timeout"

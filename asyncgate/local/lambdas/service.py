@@ -198,7 +198,9 @@ class LambdaService:
 
     def pool(self, name_or_arn: str) -> Pool:
         """The warm pool of a function (made on first use)."""
-        config = self.get(name_or_arn)
+        return self._pool(self.get(name_or_arn))
+
+    def _pool(self, config: FunctionConfig) -> Pool:
         pool = self._pools.get(config.name)
         if pool is None or pool.config is not config:
             if pool is not None:
@@ -215,14 +217,16 @@ class LambdaService:
 
     # -- invoke (contract) ---------------------------------------------------------------------------
     async def invoke(
-        self, name_or_arn: str, payload: bytes, *, invocation_type: str = "RequestResponse"
+        self, name_or_arn: str, payload: bytes, *, invocation_type: str = "RequestResponse",
+        json_body: bool = False,
     ) -> InvokeResult:
         """Invoke a function as Lambda's Invoke does.
 
         RequestResponse waits and answers 200 with the handler's result or error document; Event
         answers 202 at once and runs it in the background (errors go to its logs only); DryRun
         answers 204. Raises ResourceNotFoundException, InvalidRequestContentException,
-        RequestTooLargeException, InvalidParameterValueException.
+        RequestTooLargeException, InvalidParameterValueException. ``json_body``: the caller wrote
+        ``payload`` with a JSON encoder (a Task's input), so it is not parsed again to be checked.
         """
         if self._closed:
             raise RuntimeError("LambdaService is closed")
@@ -240,7 +244,7 @@ class LambdaService:
             )
         if not payload.strip():
             payload = b"{}"
-        else:
+        elif not json_body:
             try:
                 json.loads(payload)
             except ValueError as exc:
@@ -251,7 +255,7 @@ class LambdaService:
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, request_id=request_id)
         METRICS.lambda_invocations.inc()
-        pool = self.pool(config.name)
+        pool = self._pool(config)
         invoked = name_or_arn if name_or_arn.startswith("arn:") else config.arn
         if invocation_type == "Event":
             task = asyncio.get_running_loop().create_task(

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from . import engine as eng
 from .clock import Clock, iso_millis
-from .deadlines import Deadlines
+from ..deadlines import Deadlines
 from .engine import Engine, ExecutionContext
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
 from .machines import Revision

@@ -27,8 +27,10 @@ Example:
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from email.utils import formatdate
+from functools import lru_cache
 from typing import Any, Protocol, runtime_checkable
 
 from ..ids import random_hex, random_uuid
@@ -45,6 +47,7 @@ class TaskInvoker(Protocol):
     async def invoke(self, resource: str, payload: Any, *, timeout_s: float | None) -> Any: ...
 
 
+@lru_cache(maxsize=1024)
 def resource_kind(resource: str) -> str:
     """``lambda:invoke``, ``lambda-function``, or the integration named by an ``arn:aws:states:::`` ARN.
 
@@ -65,6 +68,7 @@ def resource_kind(resource: str) -> str:
     return resource
 
 
+@lru_cache(maxsize=1024)
 def lambda_target(resource: str) -> str:
     """The function name (with its qualifier) from a function ARN; a bare name passes through."""
     parts = resource.split(":")
@@ -73,6 +77,7 @@ def lambda_target(resource: str) -> str:
     return resource
 
 
+@lru_cache(maxsize=1024)
 def _name_of(function: str) -> str:
     """FunctionName may be a name, a partial ARN ``ACCOUNT:function:NAME`` or a full ARN."""
     if function.startswith("arn:"):
@@ -131,10 +136,12 @@ class LambdaTasks:
         from ..errors import ResourceNotFoundException
 
         # lambda:invoke sends a string Payload as the request body itself ("true" arrives as true)
-        body = event.encode() if isinstance(event, str) and not legacy else _dumps(event).encode()
-        try:
-            self.lambdas.get(function)
-            result = await self.lambdas.invoke(function, body, invocation_type=invocation_type)
+        raw = isinstance(event, str) and not legacy
+        body = event.encode() if raw else _dumps(event).encode()
+        try:  # a body we encoded is JSON: Lambda need not parse it again to check
+            result = await self.lambdas.invoke(
+                function, body, invocation_type=invocation_type, json_body=not raw
+            )
         except ResourceNotFoundException:
             name, _, qualifier = function.partition(":")
             arn = f"arn:aws:lambda:{self.region}:{self.account}:function:{name}:{qualifier or '$LATEST'}"
@@ -157,7 +164,7 @@ class LambdaTasks:
     def _invoke_response(self, result: Any) -> dict[str, Any]:
         request_id = random_uuid()
         length = str(len(result.payload))
-        date = formatdate(usegmt=True)
+        date = _http_date()
         version = result.executed_version or "$LATEST"
         trace = f"Root=1-{random_hex(8)}-{random_hex(24)};Sampled=0"
         headers = {
@@ -191,6 +198,17 @@ class LambdaTasks:
             "SdkResponseMetadata": {"RequestId": request_id},
             "StatusCode": result.status_code,
         }
+
+
+_DATE: list[Any] = [None, ""]
+
+
+def _http_date() -> str:
+    """The ``Date`` header's text for now, formatted once per second (it has whole seconds)."""
+    second = int(time.time())
+    if _DATE[0] != second:
+        _DATE[0], _DATE[1] = second, formatdate(second, usegmt=True)
+    return str(_DATE[1])
 
 
 def _dumps(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from asyncgate.local.states.deadlines import Deadlines
+from asyncgate.local.deadlines import Deadlines
 
 
 def test_each_task_expires_at_its_own_deadline_and_no_sooner() -> None:
