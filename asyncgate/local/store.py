@@ -206,13 +206,17 @@ class Store:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        with self._group_lock:
-            if loop is not None and self._group_loop in (None, loop):
-                self._group.append(op)
-                if self._group_loop is None:
+        if loop is not None:
+            with self._group_lock:
+                group_loop = self._group_loop
+                if group_loop is loop:
+                    self._group.append(op)
+                    return
+                if group_loop is None:
+                    self._group.append(op)
                     self._group_loop = loop
                     loop.call_soon(self._queue_group)
-                return
+                    return
         self._queue_group()
         self._queue.put((op, None))
 

@@ -34,6 +34,8 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar, Token
 
+from ..jsontext import compact
+
 __all__ = ["END", "Key", "Path", "current", "inside", "is_end", "path_of", "stamp"]
 
 Key = tuple[int, int]
@@ -62,7 +64,7 @@ class _Inside:
 
     def __enter__(self) -> None:
         path = (*_PATH.get()[0], self._key)
-        self._token = _PATH.set((path, '"in":' + json.dumps(path, separators=(",", ":"))))
+        self._token = _PATH.set((path, '"in":' + compact(path)))
 
     def __exit__(self, *exc: object) -> None:
         if self._token is not None:

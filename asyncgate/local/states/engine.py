@@ -155,6 +155,8 @@ _PREFIX = {
     ParallelState: "Parallel",
     MapState: "Map",
 }
+#: each state class's prefix and its Entered and Exited event types
+_EVENTS = {cls: (prefix, f"{prefix}StateEntered", f"{prefix}StateExited") for cls, prefix in _PREFIX.items()}
 _RETRYABLE = (TaskState, ParallelState, MapState)
 #: states whose interruption by StopExecution AWS records as ``<Type>StateAborted``
 _ABORTABLE = frozenset({"Task", "Wait", "Parallel", "Map"})
@@ -284,13 +286,22 @@ class _Run:
         self._last_text = (value, text)
         return text
 
+    def record(self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
+               ) -> int | None:
+        """``emit`` without a coroutine when the recorder is the service's (which records at once):
+        the event's id, or None for any other recorder (then ``await emit``)."""
+        recorder = self.recorder
+        if isinstance(recorder, _recorder.Recorder):
+            return recorder.append(type, details, checkpoint).id
+        return None
+
     async def emit(
         self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
     ) -> int:
         """Record one event; ``checkpoint`` is private resume data the recorder may store beside it
         (a recorder without ``checkpointed`` — silent, TestState, a test's — just drops it)."""
         recorder = self.recorder
-        if isinstance(recorder, _recorder.Recorder):  # the service's: records at once, no coroutine
+        if isinstance(recorder, _recorder.Recorder):  # the service's: records at once (``record``)
             return recorder.append(type, details, checkpoint).id
         last = getattr(recorder, "last_id", None)
         event_id = last + 1 if isinstance(last, int) else self._next
@@ -337,9 +348,11 @@ class _Run:
     async def state(
         self, state: State, value: Any, variables: MutableMapping[str, Any], *, entered_id: int | None = None
     ) -> Transition:
-        prefix = _PREFIX[type(state)]
+        prefix, entered_type, exited_type = _EVENTS[type(state)]
         if entered_id is None:
-            event_id = await self.emit(f"{prefix}StateEntered", entered(state.name, value, self.text(value)))
+            details = entered(state.name, value, self.text(value))
+            recorded = self.record(entered_type, details)
+            event_id = recorded if recorded is not None else await self.emit(entered_type, details)
         else:  # resumed: the Entered event is already in the history
             event_id = entered_id
         # a re-entered state keeps its recorded EnteredTime: a Wait keeps its deadline across restarts
@@ -370,10 +383,11 @@ class _Run:
                 check_size(t.output, state.name, text)
             except StatesError as exc:
                 return Failed(exc.error, exc.cause)
-            await self.emit(  # the end of a branch is marked privately beside it (branch_path.py)
-                f"{prefix}StateExited", exited(state.name, t.output, dict(t.assigned or {}) or None, text),
-                END if isinstance(t, End) else None,
-            )
+            # the end of a branch is marked privately beside it (branch_path.py)
+            details = exited(state.name, t.output, dict(t.assigned) if t.assigned else None, text)
+            end = END if isinstance(t, End) else None
+            if self.record(exited_type, details, end) is None:
+                await self.emit(exited_type, details, end)
         return t
 
     async def _with_retry(self, state: State, value: Any, ctx: StateContext) -> Transition:

@@ -127,6 +127,9 @@ class StateContext:
         self, type: str, details: dict[str, Any] | None = None, checkpoint: str | None = None
     ) -> int:
         """Record one history event (with private resume data ``checkpoint``); returns its id."""
+        event_id = self.run.record(type, details, checkpoint)
+        if event_id is not None:
+            return event_id
         return await self.run.emit(type, details, checkpoint)
 
     def failed(self, exc: StatesError) -> Failed:
@@ -169,9 +172,9 @@ class StateContext:
         """
         outer = self.scope_variables
         child: MutableMapping[str, Any] = ChainMap({}, dict(outer) if outer else {})
-        from .engine import _Run, _Silent
-
         if silent:
+            from .engine import _Run, _Silent
+
             return await _Run(self.run.engine, self.run.ctx, _Silent()).machine(definition, value, child)
         if index is None:
             return await self.run.machine(definition, value, child)
