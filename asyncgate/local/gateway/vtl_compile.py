@@ -25,7 +25,10 @@ namespace), and airspeed's quirks are kept where they show:
 
 Errors: any exception of a compiled render is the one the tree walk would raise at the same point;
 ``Template.render`` words it as the tree walk's ``TemplateExecutionError`` chain does
-(``TemplateFailed("<type>: <message>")``, a ``TemplateAbort`` passing as is).
+(``TemplateFailed("<type>: <message>")``, a ``TemplateAbort`` passing as is). One difference is
+Python's own: a compiled level of macro recursion takes fewer stack frames, so a macro calling itself
+between about 80 and 150 levels deep renders here where the tree walk hits ``RecursionError``
+(deeper, both fail alike). Neither depth is AWS's (Velocity stops macros at ``velocimacro.max.depth``).
 
 What compiles: text, comments, ``$ref``/``$!ref``/``${ref}``/``$!{ref|alternate}``, member access,
 method calls and indexing (``_Member``, ``_SubExpression``), every literal (null, numbers, booleans,
