@@ -57,50 +57,70 @@ CREATE INDEX IF NOT EXISTS logs_events_by_group ON logs_events (group_id, ts, id
 CREATE TABLE IF NOT EXISTS logs_adopted (source TEXT PRIMARY KEY);
 """
 
-#: a source's rows in one shape, whatever its layout: (grp, created, retention_days), (grp, name,
-#: created, first_event, last_event, last_ingestion), (grp, stream, ts, ingestion, message, seq)
-_FIRST_LAYOUT = (
-    "SELECT name AS grp, created, retention_days FROM {groups}",
-    "SELECT grp, name, created, first_event, last_event, last_ingestion FROM {streams}",
-    "SELECT grp, stream, ts, ingestion, message, id AS seq FROM {events}",
-)
-_THIS_LAYOUT = (
-    "SELECT name AS grp, created, retention_days FROM {groups}",
-    "SELECT g.name AS grp, t.name, t.created, t.first_event, t.last_event, t.last_ingestion"
-    " FROM {streams} t JOIN {groups} g ON g.id = t.group_id",
-    "SELECT g.name AS grp, t.name AS stream, e.ts, e.ingestion, e.message, e.id AS seq"
-    " FROM {events} e JOIN {streams} t ON t.id = e.stream_id JOIN {groups} g ON g.id = e.group_id",
-)
 
-
-def _tables(db: sqlite3.Connection, schema: str) -> dict[str, set[str]]:
-    """The logs tables of ``schema`` and their columns."""
-    names = [r[0] for r in db.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")]
-    return {
-        name: {c[1] for c in db.execute(f"PRAGMA {schema}.table_info({name})")}
-        for name in names
-        if name in ("logs_groups", "logs_streams", "logs_events")
-    }
-
-
-def _copy(db: sqlite3.Connection, layout: tuple[str, str, str], schema: str, suffix: str = "") -> int:
-    """Copy the groups, streams and events of ``schema``'s ``logs_*{suffix}`` tables (in their order)
-    into main's tables; returns the number of events copied."""
-    names = {k: f"{schema}.logs_{k}{suffix}" for k in ("groups", "streams", "events")}
-    groups, streams, events = (sql.format(**names) for sql in layout)
-    db.execute(f"INSERT OR IGNORE INTO main.logs_groups (name, created, retention_days) {groups}")
-    db.execute(
+def _copies(groups: str, streams: str, events: str, *, first_layout: bool) -> tuple[str, str, str]:
+    """The three statements that copy one source's groups, streams and events (in their order) into
+    main's tables. Called at import with literal table names only: the statements are constants."""
+    if first_layout:
+        stream_rows = f"SELECT grp, name, created, first_event, last_event, last_ingestion FROM {streams}"
+        event_rows = f"SELECT grp, stream, ts, ingestion, message, id AS seq FROM {events}"
+    else:
+        stream_rows = (
+            "SELECT g.name AS grp, t.name, t.created, t.first_event, t.last_event, t.last_ingestion"
+            f" FROM {streams} t JOIN {groups} g ON g.id = t.group_id"
+        )
+        event_rows = (
+            "SELECT g.name AS grp, t.name AS stream, e.ts, e.ingestion, e.message, e.id AS seq"
+            f" FROM {events} e JOIN {streams} t ON t.id = e.stream_id JOIN {groups} g ON g.id = e.group_id"
+        )
+    return (
+        "INSERT OR IGNORE INTO main.logs_groups (name, created, retention_days)"
+        f" SELECT name, created, retention_days FROM {groups}",
         "INSERT OR IGNORE INTO main.logs_streams"
         " (group_id, name, created, first_event, last_event, last_ingestion)"
         " SELECT g.id, x.name, x.created, x.first_event, x.last_event, x.last_ingestion"
-        f" FROM ({streams}) x JOIN main.logs_groups g ON g.name = x.grp"
-    )
-    return db.execute(
+        f" FROM ({stream_rows}) x JOIN main.logs_groups g ON g.name = x.grp",
         "INSERT INTO main.logs_events (group_id, stream_id, ts, ingestion, message)"
         " SELECT t.group_id, t.id, x.ts, x.ingestion, x.message"
-        f" FROM ({events}) x JOIN main.logs_groups g ON g.name = x.grp"
-        " JOIN main.logs_streams t ON t.group_id = g.id AND t.name = x.stream ORDER BY x.seq"
-    ).rowcount
+        f" FROM ({event_rows}) x JOIN main.logs_groups g ON g.name = x.grp"
+        " JOIN main.logs_streams t ON t.group_id = g.id AND t.name = x.stream ORDER BY x.seq",
+    )
+
+
+#: a first-layout logs database's own tables, renamed aside by ``upgrade``
+_FROM_RENAMED = _copies("main.logs_groups_v1", "main.logs_streams_v1", "main.logs_events_v1",
+                        first_layout=True)
+#: an older main database's logs tables, attached as ``old``, in either layout
+_FROM_OLD_FIRST = _copies("old.logs_groups", "old.logs_streams", "old.logs_events", first_layout=True)
+_FROM_OLD_THIS = _copies("old.logs_groups", "old.logs_streams", "old.logs_events", first_layout=False)
+_RENAME_ASIDE = (
+    "ALTER TABLE logs_groups RENAME TO logs_groups_v1",
+    "ALTER TABLE logs_streams RENAME TO logs_streams_v1",
+    "ALTER TABLE logs_events RENAME TO logs_events_v1",
+    "DROP INDEX IF EXISTS logs_events_by_stream",
+    "DROP INDEX IF EXISTS logs_events_by_group",
+)
+_DROP_RENAMED = (
+    "DROP TABLE IF EXISTS logs_events_v1",
+    "DROP TABLE IF EXISTS logs_streams_v1",
+    "DROP TABLE IF EXISTS logs_groups_v1",
+)
+_DROP_OLD = (
+    "DROP TABLE IF EXISTS old.logs_events",
+    "DROP TABLE IF EXISTS old.logs_streams",
+    "DROP TABLE IF EXISTS old.logs_groups",
+)
+#: whether a schema has logs events, and whether they are of the first layout (a ``grp`` column)
+_MAIN_EVENTS = "SELECT name FROM pragma_table_info('logs_events', 'main')"
+_OLD_EVENTS = "SELECT name FROM pragma_table_info('logs_events', 'old')"
+
+
+def _run(db: sqlite3.Connection, statements: tuple[str, ...]) -> int:
+    """Run fixed statements in order; returns the last one's row count."""
+    count = 0
+    for statement in statements:
+        count = db.execute(statement).rowcount
+    return count
 
 
 def upgrade(db: sqlite3.Connection) -> None:
@@ -108,20 +128,14 @@ def upgrade(db: sqlite3.Connection) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         if db.execute("PRAGMA user_version").fetchone()[0] < VERSION:
-            old = _tables(db, "main")
-            first = "grp" in old.get("logs_events", set())
-            for name in old if first else ():
-                db.execute(f"ALTER TABLE {name} RENAME TO {name}_v1")
+            columns = {row[0] for row in db.execute(_MAIN_EVENTS)}
+            first = "grp" in columns
+            if first:  # all three tables exist in that layout: the first schema made them together
+                _run(db, _RENAME_ASIDE)
+            _run(db, tuple(s for s in SCHEMA.split(";") if s.strip()))
             if first:
-                db.execute("DROP INDEX IF EXISTS logs_events_by_stream")
-                db.execute("DROP INDEX IF EXISTS logs_events_by_group")
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            if first:
-                _copy(db, _FIRST_LAYOUT, "main", "_v1")
-                for name in old:
-                    db.execute(f"DROP TABLE {name}_v1")
+                _run(db, _FROM_RENAMED)
+                _run(db, _DROP_RENAMED)
             db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
@@ -134,24 +148,21 @@ def adopt(db: sqlite3.Connection, source: str) -> int:
 
     ``source`` names the file, for the marker that makes the move happen once.
     """
-    old = _tables(db, "old")
-    if "logs_events" not in old:
+    columns = {row[0] for row in db.execute(_OLD_EVENTS)}
+    if not columns:
         return 0
-    layout = _FIRST_LAYOUT if "grp" in old["logs_events"] else _THIS_LAYOUT
     moved = 0
     db.execute("BEGIN IMMEDIATE")
     try:
         done = db.execute("SELECT 1 FROM main.logs_adopted WHERE source = ?", (source,)).fetchone()
         if not done:
-            moved = _copy(db, layout, "old")
+            moved = _run(db, _FROM_OLD_FIRST if "grp" in columns else _FROM_OLD_THIS)
             db.execute("INSERT INTO main.logs_adopted (source) VALUES (?)", (source,))
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")
         raise
     db.execute("BEGIN IMMEDIATE")
-    for name in ("logs_events", "logs_streams", "logs_groups"):
-        if name in old:
-            db.execute(f"DROP TABLE old.{name}")
+    _run(db, _DROP_OLD)
     db.execute("COMMIT")
     return moved

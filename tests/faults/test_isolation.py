@@ -91,8 +91,6 @@ _BUILT_SQL = re.compile(r"\.execute(?:many|script)?\(\s*(?:f[\"']|[\"'][^\"']*[\
 #: Built from fixed names only: a PRAGMA value chosen by the code, table names from a literal tuple.
 ALLOWED = {
     ("asyncgate/local/store.py", 'self._writer.execute(f"PRAGMA synchronous={synchronous}")'),
-    ("asyncgate/local/logs.py",
-     'db.execute(f"DELETE FROM {table} WHERE {column} = ?", (name,))  # fixed names, not input'),
 }
 #: f-string fields that are module constants (``{COLUMNS}``) or ``?`` placeholders counted from a list.
 _FIXED_FIELD = re.compile(r"[A-Z][A-Z0-9_]*|','\.join\('\?' \* len\(\w+\)\)")

@@ -15,9 +15,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from ..deadlines import Deadlines
 from . import engine as eng
 from .clock import Clock, iso_millis
-from ..deadlines import Deadlines
 from .engine import Engine, ExecutionContext
 from .executions import EXPRESS_MAX_SECONDS, Execution, ExecutionKind, ExecutionStatus, Outcome, dumps
 from .machines import Revision
