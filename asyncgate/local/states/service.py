@@ -220,16 +220,25 @@ class StatesService:
         if machine is None:
             machine = self._machines.get(arn)
         name, text, value = start_args(request)
-        return await asyncio.shield(self._start_durably(machine, name, text, value))
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[None] = loop.create_future()
+        commit = loop.create_task(self._start_durably(machine, name, text, value, gate))
+        answer = asyncio.shield(commit)
+        # Added after the shield's own callback, so it runs after the caller is woken: the answer
+        # leaves before the new execution's first step (a Pass machine runs to its end in that step).
+        commit.add_done_callback(lambda _: _open(gate))
+        return await answer
 
-    async def _start_durably(self, machine: StateMachine, name: str, text: str, value: Any) -> Execution:
-        """The start's commit, then its run; ``_start`` shields this whole task from cancellation, so
-        the writes are awaited directly (one task per start, not one more per write)."""
+    async def _start_durably(self, machine: StateMachine, name: str, text: str, value: Any,
+                             gate: asyncio.Future[None]) -> Execution:
+        """The start's commit, then its run (once ``gate`` opens); ``_start`` shields this whole task
+        from cancellation, so the writes are awaited directly (one task per start, not one more per
+        write)."""
         now = self._now()
         if machine.express:
             execution = new_execution(machine, ExecutionKind.EXPRESS, name, text, now)
             await self._store.write(insert_pending(execution))
-            self._run_express(execution, value)
+            self._run_express(execution, value, gate)
             return execution
         execution = new_execution(machine, ExecutionKind.STANDARD, name, text, now)
         started = HistoryEvent(1, 0, now, *execution.started_event())
@@ -239,7 +248,7 @@ class StatesService:
             if clash == "RUNNING:same" and existing is not None:
                 return existing
             raise ExecutionAlreadyExists(f"Execution Already Exists: '{execution.arn}'")
-        self._spawn(execution, value, started)
+        self._spawn(execution, value, started, gate=gate)
         return execution
 
     async def start_sync_execution(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -323,11 +332,13 @@ class StatesService:
         return Recorder(self._now, sinks, last_id=last_id), log_sink
 
     def _spawn(self, execution: Execution, value: Any, started: HistoryEvent | None = None,
-               history: list[HistoryEvent] | None = None) -> None:
+               history: list[HistoryEvent] | None = None, gate: asyncio.Future[None] | None = None) -> None:
         """Run an accepted execution in the background (its start is already durable).
 
         ``started`` is the ExecutionStarted event when the caller already persisted it (Standard);
-        ``history`` the events recorded before an interruption, to resume after them.
+        ``history`` the events recorded before an interruption, to resume after them; ``gate`` what
+        the engine waits for before its first state (the start's answer being on its way). The
+        execution is running (and stoppable) from here on either way.
         """
         if history:
             recorder, _ = self._recorder(execution, last_id=history[-1].id)
@@ -340,20 +351,21 @@ class StatesService:
         self._running[execution.arn] = execution
         execution.recorder = recorder
         execution.task = asyncio.get_running_loop().create_task(
-            self._execute(execution, value, recorder, history), name=f"sfn:{execution.name}"
+            self._execute(execution, value, recorder, history, gate), name=f"sfn:{execution.name}"
         )
         execution.task.add_done_callback(lambda _t: self._running.pop(execution.arn, None))
 
     def _respawn(self, execution: Execution, value: Any) -> None:
         self._run_express(execution, value)
 
-    def _run_express(self, execution: Execution, value: Any) -> None:
+    def _run_express(self, execution: Execution, value: Any,
+                     gate: asyncio.Future[None] | None = None) -> None:
         """An Express async start: to the worker process if it takes it, else run here."""
         if (execution.kind is ExecutionKind.EXPRESS and self._worker is not None
                 and self._worker.submit(execution)):
             METRICS.executions_started.inc(execution.kind.value)
             return
-        self._spawn(execution, value)
+        self._spawn(execution, value, gate=gate)
 
     def _resume(self, execution: Execution, value: Any, history: list[HistoryEvent]) -> None:
         port = self._engine_port()
@@ -362,10 +374,13 @@ class StatesService:
         self._spawn(execution, value, history=history)
 
     async def _execute(self, execution: Execution, value: Any, recorder: Recorder,
-                       history: list[HistoryEvent] | None = None) -> Outcome:
+                       history: list[HistoryEvent] | None = None,
+                       gate: asyncio.Future[None] | None = None) -> Outcome:
         """Run the engine and record the end; a shutdown leaves the execution to recovery."""
         METRICS.executions_started.inc(execution.kind.value)
         try:
+            if gate is not None and not gate.done():
+                await gate  # a stop meanwhile aborts it here, as it would in its first state
             outcome = await self._run(execution, value, recorder, history)
         except asyncio.CancelledError:
             if execution.stop_request is None or self._closing:
@@ -427,3 +442,8 @@ class StatesService:
         """A stopped parent stops its ``.sync`` child; a server shutdown leaves it to recovery."""
         if not self._closing and child.status is ExecutionStatus.RUNNING:
             await self.stop_execution({"executionArn": child.arn, "error": error, "cause": cause})
+
+
+def _open(gate: asyncio.Future[None]) -> None:
+    if not gate.done():
+        gate.set_result(None)
