@@ -56,22 +56,37 @@ class AccessLog:
         return cls(group, tuple(p for p in pieces if p != ""))
 
     def render(self, context: Mapping[str, Any]) -> str:
-        """One line for a request whose ``$context`` (with the response's fields) is ``context``."""
-        out = []
+        """One line for a request whose ``$context`` (with the response's fields) is ``context``.
+
+        Runs after every request of a logging stage: the common values (text, whole numbers, the
+        dicts ``$context`` is made of) are told apart by their exact class, before the general
+        checks (``isinstance(x, Mapping)`` goes through the ABC machinery, ~0.5 µs each).
+        """
+        out: list[str] = []
         for piece in self.pieces:
-            if isinstance(piece, str):
+            if piece.__class__ is str:
                 out.append(piece)
                 continue
             value: Any = context
             for key in piece:
-                value = value.get(key) if isinstance(value, Mapping) else None
-            if value is None or value == "" or isinstance(value, Mapping):
+                value = value.get(key) if _is_mapping(value) else None
+            cls = value.__class__
+            if cls is str:
+                out.append(value or "-")
+            elif cls is int:
+                out.append(str(value))
+            elif value is None or value == "" or _is_mapping(value):
                 out.append("-")
             elif isinstance(value, bool):
                 out.append("true" if value else "false")
             else:
                 out.append(str(value))
         return "".join(out)
+
+
+def _is_mapping(value: Any) -> bool:
+    """``isinstance(value, Mapping)``, with dicts (and their subclasses) answered without the ABC."""
+    return isinstance(value, (dict, Mapping))
 
 
 def access_log_context(inv: Invocation, response: GatewayResponse, done: float) -> dict[str, Any]:
