@@ -49,7 +49,7 @@ from asyncgate.local.errors import (
 from asyncgate.local.log_filters import compile_filter_pattern
 from asyncgate.local.store import Store, StoreError
 
-__all__ = ["LOGS_DB", "Logs", "adopt_logs", "compile_filter_pattern"]
+__all__ = ["COMMIT_DELAY", "LOGS_DB", "Logs", "adopt_logs", "compile_filter_pattern"]
 
 _PAGE_MAX = 10_000
 
@@ -103,6 +103,11 @@ def _limit(request: dict[str, Any], default: int, maximum: int) -> int:
 
 #: the logs database's file name in a data directory
 LOGS_DB = "logs.sqlite3"
+#: how long the logs store's writer lets a batch gather before it commits (``Store(commit_delay=)``):
+#: no client waits on a log commit, and under the seed's load commits went from ~0.3 to ~0.06 per
+#: execution in the Express worker, its CPU per execution from ~470-510 to ~400 us (in process, two
+#: interleaved runs each); the cost is up to 2 ms more before a line is readable
+COMMIT_DELAY = 0.002
 
 
 def _open(path: Path) -> sqlite3.Connection:

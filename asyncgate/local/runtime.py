@@ -35,7 +35,7 @@ from asyncgate.local.gateway.model import RestApi, build_rest_apis
 from asyncgate.local.gateway.pipeline import Gateway
 from asyncgate.local.iam import Iam
 from asyncgate.local.lambdas import FunctionConfig, LambdaService
-from asyncgate.local.logs import LOGS_DB, Logs, adopt_logs
+from asyncgate.local.logs import COMMIT_DELAY, LOGS_DB, Logs, adopt_logs
 from asyncgate.local.service_calls import LOGS, STATES, ServiceCaller
 from asyncgate.local.states.clock import Clock, ScaledClock, SystemClock
 from asyncgate.local.states.sdk_tasks import ServiceTasks
@@ -81,7 +81,7 @@ class Runtime:
         self.clock: Clock = ScaledClock(time_scale) if time_scale != 1.0 else SystemClock()
         self.store = Store(data_dir / "asyncgate.sqlite3")
         #: CloudWatch Logs in a database of their own, which the Express worker writes too
-        self.log_store = Store(data_dir / LOGS_DB)
+        self.log_store = Store(data_dir / LOGS_DB, commit_delay=COMMIT_DELAY)
         self.logs = Logs(self.log_store)
         adopt_logs(self.log_store, self.store.path)
         self.lambdas = LambdaService(

@@ -26,7 +26,8 @@ The most frequent of those ops only insert rows (a history event and its checkpo
 inserts, in the same transaction, for a fraction of the writer's CPU.
 
 Internals, in order, for one batch:
-    1. block for the first queued item, then take every other one already queued (up to 512);
+    1. block for the first queued item (then sleep ``commit_delay``, if the store has one), then take
+       every other one already queued (up to 512);
     2. ``BEGIN IMMEDIATE``; for each: ``SAVEPOINT op``, run it, ``RELEASE`` (or roll back to it);
     3. ``COMMIT`` (one fsync of the WAL with ``synchronous=FULL``);
     4. hand each result or exception back: one ``call_soon_threadsafe`` per event loop per batch.
@@ -51,6 +52,7 @@ import queue
 import resource
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -139,8 +141,13 @@ def _check_room(folder: Path) -> None:
 class Store:
     """The server's database: durable group-committed writes, concurrent reads."""
 
-    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, path: Path, *, synchronous: str = "FULL", commit_delay: float = 0.0) -> None:
+        """``commit_delay``: seconds the writer waits after the first write of a batch for others to
+        join it; for a store nobody answers a client from (logs), fewer and larger commits."""
         self.path = path
+        self._commit_delay = commit_delay
+        #: commits so far (a batch that committed, or rolled back after a failure)
+        self.commits = 0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -274,6 +281,8 @@ class Store:
         while not stop:
             batch: list[tuple[Operation, _Result | None]] = []
             item = self._queue.get()
+            if self._commit_delay and item is not _STOP:
+                time.sleep(self._commit_delay)
             while True:
                 if item is _STOP:
                     stop = True
@@ -287,6 +296,7 @@ class Store:
                     break
             if batch:
                 self._commit(batch)
+                self.commits += 1
 
     def _commit(self, batch: list[tuple[Operation, _Result | None]]) -> None:
         db = self._writer

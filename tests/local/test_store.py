@@ -42,6 +42,37 @@ def test_concurrent_writes_are_grouped_into_few_commits(store: Store) -> None:
     assert len(commits) < 100  # one commit per batch, not per write
 
 
+def test_with_a_commit_delay_writes_from_many_threads_share_a_commit(tmp_path: Path) -> None:
+    """Threads writing one at a time (no event loop to group them) still share commits when the store
+    lets a batch gather: 40 writes from 8 drifting writers made 20-26 commits without a delay."""
+    import threading
+    import time
+
+    def committed(delay: float) -> int:
+        store = Store(tmp_path / f"d{delay}.sqlite3", commit_delay=delay)
+        store.migrate("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+        before = store.commits
+        gate = threading.Barrier(8)
+
+        def writer(n: int) -> None:
+            gate.wait()
+            for i in range(5):
+                store.write_sync(lambda db, k=f"{n}-{i}": db.execute("INSERT INTO t VALUES (?, 1)", (k,)))
+                time.sleep(0.001 * (n + 1))  # writers drift apart
+
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert store.read(lambda db: db.execute("SELECT count(*) FROM t").fetchone()[0]) == 40
+        count = store.commits - before
+        store.close()
+        return count
+
+    assert committed(0.05) <= 8  # each round of 8 writers gathers into one commit (5 rounds, with slack)
+
+
 def test_one_failing_operation_does_not_undo_its_neighbours(store: Store) -> None:
     async def batch() -> list[object]:
         return await asyncio.gather(

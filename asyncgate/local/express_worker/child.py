@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..lambdas import LambdaService
-from ..logs import LOGS_DB, Logs
+from ..logs import COMMIT_DELAY, LOGS_DB, Logs
 from ..metrics import METRICS
 from ..states.clock import SystemClock
 from ..states.engine_port import EnginePort
@@ -164,7 +164,7 @@ async def serve(sock: socket.socket, config: dict[str, Any]) -> None:
     reader, writer = await asyncio.open_connection(sock=sock)
     outbox = Outbox(writer)
     data_dir = Path(config["data_dir"])
-    store = Store(data_dir / LOGS_DB)
+    store = Store(data_dir / LOGS_DB, commit_delay=COMMIT_DELAY)
     runner = ExpressRunner(outbox, Logs(store), data_dir=data_dir, endpoint_url=config.get("endpoint_url"),
                            region=config["region"], account=config["account"])
     gc.collect()
