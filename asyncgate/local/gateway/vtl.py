@@ -267,6 +267,13 @@ def _harden(element: Any, seen: set[int]) -> None:
             replacement = _RECLASS.get(type(node))
             if replacement is not None:
                 node.__class__ = replacement
+            elif type(node) is av.ElseifBlock:
+                # ElseifBlock.parse bound `self.calculate = self.condition.calculate` before the
+                # condition was re-classed: bind it again, or `#elseif` keeps airspeed's truth (where
+                # null is true). Velocity's ASTElseIfStatement evaluates its condition as #if does.
+                if type(node.condition) is av.Condition:
+                    node.condition.__class__ = _Condition
+                node.calculate = node.condition.calculate
             elif type(node) is av.BinaryOperator:
                 op = node.my_text().strip()
                 if op in _OPERATORS:

@@ -13,9 +13,6 @@ replaces does, in the same order, on the same objects. Scopes are airspeed's own
 template evaluated by ``#evaluate`` that does not compile runs in the tree walk on the same
 namespace), and airspeed's quirks are kept where they show:
 
-- ``#elseif`` tests Python truth, with null as true: ``ElseifBlock`` binds airspeed's
-  ``Condition.calculate`` at parse time, before ``vtl.py`` re-classes the condition (``#if`` uses
-  Velocity's truth);
 - an index after an index or a call (``$a[0][$i]``, ``$a.b()[$i]``) is computed with the indexed
   object as its namespace, so ``$i`` there resolves as a member of ``$a[0]``;
 - ``#stop`` only silences the output (what follows is still evaluated): here the output is cut at
@@ -631,25 +628,13 @@ def _reference(node: Any) -> Emit:
 
 
 def _condition(calculate: Any) -> Calc:
-    """A ``#if``/``#elseif`` test, with the semantics of the ``calculate`` that the tree walk calls."""
-    func = getattr(calculate, "__func__", None)
-    condition: Any = getattr(calculate, "__self__", None)
-    if type(condition) not in (av.Condition, vtl._Condition):
-        raise NotCompilableError(repr(calculate))
+    """A ``#if``/``#elseif`` test: Velocity's truth (``vtl.truth``) of the parenthesized expression."""
+    condition = _bound(calculate, vtl._Condition.calculate)  # what the tree walk calls (see vtl._harden)
     if type(condition.expression) is not av.ParenthesizedExpression:
         raise NotCompilableError(type(condition.expression).__name__)
     source = _value(condition.expression)
-    if func is vtl._Condition.calculate:
-        truth = vtl.truth
-        return lambda ns: truth(source(ns))
-    if func is av.Condition.calculate:  # ElseifBlock kept airspeed's: None is true, else Python truth
-
-        def airspeed_truth(ns: Any) -> bool:
-            result = source(ns)
-            return True if result is None else bool(result)
-
-        return airspeed_truth
-    raise NotCompilableError(repr(calculate))
+    truth = vtl.truth
+    return lambda ns: truth(source(ns))
 
 
 def _if(node: Any) -> Emit:
