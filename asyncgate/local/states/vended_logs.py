@@ -61,6 +61,8 @@ _TERMINAL = _FATAL_TYPES | {"ExecutionSucceeded"}
 _encode = compact
 #: CloudWatch Logs truncates an escaped input/output above 248 KB (Step Functions logging guide).
 _TRUNCATE_AT = 248 * 1024
+#: a text this long or shorter (in characters) is under the limit whatever its UTF-8 length (<= 4 x)
+_QUARTER = _TRUNCATE_AT // 4
 
 
 def wants(level: LogLevel, event_type: str) -> bool:
@@ -87,10 +89,15 @@ _WANTED: dict[LogLevel, frozenset[str] | None] = {
 
 
 def _truncate(details: dict[str, Any]) -> dict[str, Any]:
-    out = details  # copied only when something is cut: nearly every event is far below the limit
+    try:  # nearly every event is far below the limit: two lengths say so
+        if len(details.get("input") or "") <= _QUARTER and len(details.get("output") or "") <= _QUARTER:
+            return details
+    except TypeError:  # not text: nothing to cut
+        return details
+    out = details  # copied only when something is cut
     for key in ("input", "output"):
         value = details.get(key)
-        if isinstance(value, str) and len(value) > _TRUNCATE_AT // 4 and len(value.encode()) > _TRUNCATE_AT:
+        if isinstance(value, str) and len(value) > _QUARTER and len(value.encode()) > _TRUNCATE_AT:
             if out is details:
                 out = dict(details)
             out[key] = value.encode()[:_TRUNCATE_AT].decode("utf-8", "ignore")
@@ -100,7 +107,7 @@ def _truncate(details: dict[str, Any]) -> dict[str, Any]:
 
 def log_message(event: HistoryEvent, execution_arn: str, *, include_data: bool) -> str:
     """The JSON message Step Functions writes for one history event."""
-    return _message(event, _arn_tail(execution_arn), include_data)
+    return _message(event, _arn_tail(execution_arn), include_data, int(event.timestamp * 1000))
 
 
 def _arn_tail(execution_arn: str) -> str:
@@ -108,7 +115,7 @@ def _arn_tail(execution_arn: str) -> str:
     return ',"execution_arn":' + _encode(execution_arn) + "}"
 
 
-def _message(event: HistoryEvent, tail: str, include_data: bool) -> str:
+def _message(event: HistoryEvent, tail: str, include_data: bool, ms: int) -> str:
     # Written out rather than a dict through the encoder: every event of every logging execution
     # comes here, and only ``details`` needs the encoder (the other members are digits, an event type
     # and the execution's ARN, encoded once in ``tail``). Members in AWS's order.
@@ -120,7 +127,7 @@ def _message(event: HistoryEvent, tail: str, include_data: bool) -> str:
     return (
         f'{{"id":"{event.id}","type":{_type_text(event.type)}{middle},'
         f'"previous_event_id":"{event.previous_event_id}",'
-        f'"event_timestamp":"{int(event.timestamp * 1000)}"{tail}'
+        f'"event_timestamp":"{ms}"{tail}'
     )
 
 
@@ -139,18 +146,33 @@ class LogSession:
     execution_arn: str
     #: the execution's ARN as every message ends (``_arn_tail``)
     tail: str = field(init=False)
+    #: the event types the level vends (None: all), the log group, and whether data is included
+    wanted: frozenset[str] | None = field(init=False)
+    group: str = field(init=False)
+    include_data: bool = field(init=False)
+    #: the stream of the minute the last event fell in: (minute, stream)
+    minute: tuple[int, str] = field(init=False)
 
     def __post_init__(self) -> None:
+        assert self.config.log_group is not None
         self.tail = _arn_tail(self.execution_arn)
+        self.wanted = _WANTED.get(self.config.level, _NONE)
+        self.group = self.config.log_group
+        self.include_data = self.config.include_execution_data
+        self.minute = (-1, "")
 
     def add(self, event: HistoryEvent) -> None:
         """Vend one event (if the level wants it); never blocks, never raises into the execution."""
-        if not wants(self.config.level, event.type):
+        wanted = self.wanted
+        if wanted is not None and event.type not in wanted:
             return
-        message = _message(event, self.tail, self.config.include_execution_data)
         ms = int(event.timestamp * 1000)
-        assert self.config.log_group is not None
-        self.owner.buffer(self.config.log_group, self.owner.stream_for(self.machine_name, ms), ms, message)
+        message = _message(event, self.tail, self.include_data, ms)
+        minute, stream = self.minute
+        if ms // 60_000 != minute:
+            stream = self.owner.stream_for(self.machine_name, ms)
+            self.minute = (ms // 60_000, stream)
+        self.owner.buffer(self.group, stream, ms, message)
         if event.type in _TERMINAL:
             self.owner.flush_soon()
 
