@@ -38,6 +38,7 @@ __all__ = [
     "VtlObject",
     "compile_deferred",
     "compile_template",
+    "set_variable",
     "truth",
 ]
 
@@ -184,6 +185,39 @@ class _Condition(av.Condition):  # type: ignore[misc]  # airspeed is untyped
         return truth(self.expression.calculate(namespace, loader))
 
 
+def set_variable(namespace: Any, name: str, value: Any) -> None:
+    """``#set($name = value)``: the nearest scope that has ``name``, else the template's outermost scope.
+
+    Velocity 1.7 has one context per render: ``#set`` inside a ``#foreach`` or a macro body writes it,
+    so ``#foreach($i in [1, 2])#set($x = $i)#end$x`` prints 2 (``velocimacro.context.localscope`` is
+    false by default, so a macro's ``#set`` outlives the call too). What Velocity keeps apart is only
+    what a loop or a call binds itself: the loop variable and ``$foreach`` (restored when the loop
+    ends), and a macro's arguments. Those live in airspeed's inner ``LocalNamespace`` scopes, so a
+    name one of them holds is set there, and any other name in the outermost scope. airspeed's own
+    ``set_inherited`` would set a new name in the innermost scope, lost when the iteration ends.
+    """
+    scope = namespace
+    while True:
+        if name in scope:  # dict's own keys: this scope's names, not its parents'
+            scope[name] = value
+            return
+        parent = scope.parent
+        if not isinstance(parent, av.LocalNamespace):
+            scope[name] = value  # the render's outermost scope (its parent holds the variables)
+            return
+        scope = parent
+
+
+class _Assignment(av.Assignment):  # type: ignore[misc]  # airspeed is untyped
+    """``#set``: a plain name goes through ``set_variable`` (Velocity's one context)."""
+
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        if self.terms:
+            super().evaluate_raw(stream, namespace, loader)
+            return
+        set_variable(namespace, self.root_term, self.value.calculate(namespace, loader))
+
+
 class _Not(av.UnaryOperatorValue):  # type: ignore[misc]  # airspeed is untyped
     def calculate(self, namespace: Any, loader: Any) -> bool:
         return not truth(self.value.calculate(namespace, loader))
@@ -240,6 +274,7 @@ _RECLASS: dict[type, type] = {
     av.UnaryOperatorValue: _Not,
     av.EvaluateDirective: _Evaluate,
     av.ReturnDirective: _Return,
+    av.Assignment: _Assignment,
 }
 _NOT_EQUAL: Callable[[Any, Any], bool] = lambda a, b: not java_equals(a, b)  # noqa: E731
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

@@ -9,9 +9,9 @@ up, call a Java method through ``java.py``'s tables, append to a list.
 
 Same output and errors as the tree walk, by construction: each closure does what the element it
 replaces does, in the same order, on the same objects. Scopes are airspeed's own ``LocalNamespace``
-(so ``#set`` scoping, macros kept in the top namespace and ``#define`` blocks behave as before, and a
-template evaluated by ``#evaluate`` that does not compile runs in the tree walk on the same
-namespace), and airspeed's quirks are kept where they show:
+(so ``#set`` scoping, which is ``vtl.set_variable``'s, macros kept in the top namespace and
+``#define`` blocks behave as before, and a template evaluated by ``#evaluate`` that does not compile
+runs in the tree walk on the same namespace), and airspeed's quirks are kept where they show:
 
 - an index after an index or a call (``$a[0][$i]``, ``$a.b()[$i]``) is computed with the indexed
   object as its namespace, so ``$i`` there resolves as a member of ``$a[0]``;
@@ -667,19 +667,20 @@ def _if(node: Any) -> Emit:
 
 
 def _set(node: Any) -> Emit:
-    """``Assignment.evaluate_raw``: the value first, then the target."""
-    if type(node) is not av.Assignment:
+    """``vtl._Assignment.evaluate_raw``: the value first, then the target."""
+    if type(node) is not vtl._Assignment:
         raise NotCompilableError(type(node).__name__)
     value = _expression(node.value)
     name: str = node.root_term
     if not node.terms:
+        set_variable = vtl.set_variable
 
         def assign(out: _Out, ns: Any) -> None:
             result = value(ns)
             if type(ns) is _LocalNamespace and type(ns.parent) is not _LocalNamespace:
-                ns[name] = result  # set_inherited in the outermost scope sets there
+                ns[name] = result  # set_variable in the outermost scope sets there
             else:
-                ns.set_inherited(name, result)
+                set_variable(ns, name, result)
 
         return assign
     terms = tuple(_assignment_term(t) for t in node.terms)
