@@ -7,13 +7,24 @@ before the expectation is checked:
   condition's ``evaluate``, the same call ``ASTIfStatement`` makes): null is false;
 - ``#set`` writes Velocity's one context, so a name first set inside ``#foreach`` or a macro body
   outlives the loop or the call (``velocimacro.context.localscope`` defaults to false); only what
-  the loop or call binds itself (the loop variable, a macro's literal arguments) stays inside.
+  the loop or call binds itself (the loop variable, a macro's literal arguments) stays inside;
+- a template that does not parse, however it fails, is accepted at load and fails the requests that
+  use it with 500 ``Internal server error`` (API Gateway takes any template text at deploy time).
 """
 
 from __future__ import annotations
 
-import pytest
+import asyncio
+import contextlib
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from asyncgate.local.gateway import Gateway, GatewayRequest, build_rest_apis
+from asyncgate.local.gateway.vtl import Template, TemplateFailed, compile_deferred
+
+from .stack import API_ID, StubAws, api_stack, seed_integration
 from .test_gateway_vtl import render
 
 
@@ -56,3 +67,70 @@ def test_elseif_tests_the_same_truth_as_if(template: str, expected: str) -> None
 )
 def test_set_inside_foreach_or_a_macro_writes_the_global_context(template: str, expected: str) -> None:
     assert render(template, s="abc", l=[1, 2]) == expected
+
+
+# -- templates that do not parse -------------------------------------------------------------------
+MALFORMED = [
+    "#if($a not $b)x#end",  # airspeed's parser raised KeyError: 'not' out of compile_deferred
+    "#set($x = 1 not 2)",
+    "#foreach($a in",
+    "#if($a",
+    "#if($a)x",
+    "#set($x = )",
+    "#macro(",
+    "#macro(m $a",
+    "#define($d",
+    "$!{a",
+    "#set($a[ = 1)",
+    "#evaluate(",
+    "#if($a ==)x#end",
+]
+
+
+@pytest.mark.parametrize("text", MALFORMED)
+def test_a_template_that_does_not_parse_loads_and_fails_the_request(text: str) -> None:
+    template = compile_deferred(text)
+    with pytest.raises(TemplateFailed, match=r"^Invalid mapping template: "):
+        template.render({})
+
+
+def test_a_template_airspeed_crashes_on_answers_500_and_the_api_still_loads() -> None:
+    aws = StubAws()
+    broken = seed_integration(RequestTemplates={"application/json": "#if($a not $b)x#end"})
+    gateway = Gateway(build_rest_apis(api_stack([("/", "POST", broken)])), aws=aws)
+    request = GatewayRequest(
+        "POST", API_ID, "main", "/", "", [("Content-Type", "application/json")], b"{}", "203.0.113.9"
+    )
+    response = asyncio.run(gateway.handle(request))
+    assert (response.status, response.body) == (500, b'{"message": "Internal server error"}')
+    assert aws.calls == []
+
+
+_PIECES = [
+    *("#if(", "#elseif(", "#else", "#end", "#foreach(", "#set(", "#macro(", "#define(", "#evaluate("),
+    *("#stop", "#return(", "#{else}", "#{end}", "#*", "*#", "##", "#", "$", "$!{", "$a", "$a.b(", "$a["),
+    *(" in ", " not ", " and ", " or ", " ne ", " gt ", "==", "!=", "&&", "||", "!", "-", "+", "%", "<"),
+    *("(", ")", "[", "]", "{", "}", "'", '"', ",", ":", "..", "=", "|", ".", "\\", "\n", " "),
+    *("1", "2.5", "true", "null", "x", "é"),
+    *("#if($a", "#set($x = $a", "#foreach($i in $b", " not $a)", " == ", " $b)", "#end"),
+]
+#: a directive's opening, an operator (or a word taken for one) and what may close it
+_CLAUSES = st.builds(
+    "".join,
+    st.tuples(
+        st.sampled_from(["#if(", "#elseif(", "#set($x = ", "#foreach($i in ", "$a.b(", "#m(", "["]),
+        st.sampled_from(["$a", "1", "'s'", "", "($a", "[1"]),
+        st.sampled_from([" not ", " and ", " ", "==", " gt ", " in ", ",", ".."]),
+        st.sampled_from(["$b", "2", "", "!", "$a)"]),
+        st.sampled_from([")", "", "))", "]", ")x#end"]),
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_PIECES), _CLAUSES), min_size=1, max_size=10).map("".join))
+def test_any_text_loads_and_renders_or_fails_as_template_failed(text: str) -> None:
+    template = compile_deferred(text)  # never raises: any text is a template at deploy time
+    for way in (template, Template(template.text, template._body)):
+        with contextlib.suppress(TemplateFailed):
+            way.render({"a": "s", "b": [1, {"c": 2}]})

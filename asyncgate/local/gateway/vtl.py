@@ -398,6 +398,10 @@ def compile_template(text: str) -> Template:
         body = av.TemplateBody("<mapping template>", text)
     except (av.TemplateError, RecursionError) as exc:
         raise TemplateFailed(f"Invalid mapping template: {exc}") from exc
+    except Exception as exc:  # airspeed's parser has crashes of its own on bad text:
+        # e.g. `#if($a not $b)`: BinaryOperator.parse looks "not" up in its OPERATORS and raises
+        # KeyError. Any text is a template to API Gateway; this one fails the requests that use it
+        raise TemplateFailed(f"Invalid mapping template: {type(exc).__name__}: {exc}") from exc
     _harden(body, set())
     static = text if "$" not in text and "#" not in text else None
     return Template(text, body, static, compile_tree(body))
