@@ -138,13 +138,7 @@ class Logs:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        db = _open(store.path)
-        try:
-            logs_schema.upgrade(db)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot migrate {store.path}: {exc}") from None
-        finally:
-            db.close()
+        store.migrate(logs_schema.upgrade)
         #: (group, stream) -> (group id, stream id), known on the writer thread; a stale entry (the
         #: stream was deleted, by this process or another) matches no row and is looked up again
         self._ids: dict[tuple[str, str], tuple[int, int]] = {}

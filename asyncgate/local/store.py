@@ -183,11 +183,18 @@ class Store:
         return db
 
     # -- schema -------------------------------------------------------------------------------------
-    def migrate(self, ddl: str) -> None:
-        """Run DDL (``CREATE TABLE IF NOT EXISTS ...``) synchronously; services call it at start."""
+    def migrate(self, ddl: str | Callable[[sqlite3.Connection], None]) -> None:
+        """Run DDL (``CREATE TABLE IF NOT EXISTS ...``) synchronously; services call it at start.
+
+        A callable gets an autocommit connection of its own, for a migration that reads what is there
+        before it changes it (its own ``BEGIN IMMEDIATE`` makes it one transaction).
+        """
         db = self._connect()
         try:
-            db.executescript(ddl)
+            if callable(ddl):
+                ddl(db)
+            else:
+                db.executescript(ddl)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot migrate {self.path}: {exc}") from exc
         finally:
