@@ -8,6 +8,7 @@ before the expectation is checked:
 - ``#set`` writes Velocity's one context, so a name first set inside ``#foreach`` or a macro body
   outlives the loop or the call (``velocimacro.context.localscope`` defaults to false); only what
   the loop or call binds itself (the loop variable, a macro's literal arguments) stays inside;
+  ``#define`` puts its block where ``#set`` would;
 - a template that does not parse, however it fails, is accepted at load and fails the requests that
   use it with 500 ``Internal server error`` (API Gateway takes any template text at deploy time).
 """
@@ -62,6 +63,8 @@ def test_elseif_tests_the_same_truth_as_if(template: str, expected: str) -> None
         ("#macro(m $a)#set($a = 2)$a#end#m(1)[$a]", "2[]"),  # a literal argument is the call's own
         ("#macro(m $a)#foreach($i in [$a])#set($made = $i)#end#end#m(7)$made", "7"),
         ("#define($d)#set($made = 1)#end$d$made", "1"),
+        ("#foreach($i in [1, 2])#define($d)d#end#end[$d]", "[d]"),  # Velocity's Define puts as #set does
+        ("#macro(m)#define($d)in $s#end#end#m()$d", "in abc"),
         ("#foreach($i in [1])#evaluate('#set($ev = $i)')#end$ev", "1"),
     ],
 )

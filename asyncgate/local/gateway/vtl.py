@@ -218,6 +218,14 @@ class _Assignment(av.Assignment):  # type: ignore[misc]  # airspeed is untyped
         set_variable(namespace, self.root_term, self.value.calculate(namespace, loader))
 
 
+class _Define(av.DefineDefinition):  # type: ignore[misc]  # airspeed is untyped
+    """``#define($name)``: the block goes where ``#set`` would put ``$name`` (Velocity's ``Define``
+    puts it in the context as ``#set`` does, so one defined inside ``#foreach`` outlives the loop)."""
+
+    def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
+        set_variable(namespace, self.function_name, self)
+
+
 class _Not(av.UnaryOperatorValue):  # type: ignore[misc]  # airspeed is untyped
     def calculate(self, namespace: Any, loader: Any) -> bool:
         return not truth(self.value.calculate(namespace, loader))
@@ -275,6 +283,7 @@ _RECLASS: dict[type, type] = {
     av.EvaluateDirective: _Evaluate,
     av.ReturnDirective: _Return,
     av.Assignment: _Assignment,
+    av.DefineDefinition: _Define,
 }
 _NOT_EQUAL: Callable[[Any, Any], bool] = lambda a, b: not java_equals(a, b)  # noqa: E731
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {

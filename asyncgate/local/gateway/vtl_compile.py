@@ -579,7 +579,7 @@ def _element(node: Any) -> Emit:
         return _macro_definition(node)
     if kind is av.MacroCall:
         return _macro_call(node)
-    if kind is av.DefineDefinition:
+    if kind is vtl._Define:
         return _define(node)
     if kind is av.StopDirective:
         return lambda out, ns: out.append(_STOP)
@@ -777,11 +777,13 @@ def _macro_call(node: Any) -> Emit:
 
 
 def _define(node: Any) -> Emit:
+    """``vtl._Define.evaluate_raw``: the block is set as ``#set`` sets a name."""
     _BODIES[node] = _block(node.block)
     name: str = node.function_name
+    set_variable = vtl.set_variable
 
     def define(out: _Out, ns: Any) -> None:
-        ns[name] = node
+        set_variable(ns, name, node)
 
     return define
 
