@@ -231,19 +231,25 @@ class _Not(av.UnaryOperatorValue):  # type: ignore[misc]  # airspeed is untyped
         return not truth(self.value.calculate(namespace, loader))
 
 
+def foreach_items(value: Any, var: str) -> list[Any] | None:
+    """What ``#foreach($var in value)`` walks: a list's items, a map's keys or a range, at most
+    FOREACH_LIMIT of them; None (no iteration) for null. Both render paths call this."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return list(value.keys())[:FOREACH_LIMIT]
+    if isinstance(value, list | tuple | range):
+        return list(value[:FOREACH_LIMIT])
+    raise ValueError(f"value for ${var} is not iterable in #foreach")
+
+
 class _Foreach(av.ForeachDirective):  # type: ignore[misc]  # airspeed is untyped
     """``#foreach`` over lists, map keys and ranges, at most FOREACH_LIMIT times."""
 
     def evaluate_raw(self, stream: Any, namespace: Any, loader: Any) -> None:
-        iterable = self.value.calculate(namespace, loader)
-        if iterable is None:
+        items = foreach_items(self.value.calculate(namespace, loader), self.loop_var_name)
+        if items is None:
             return
-        if isinstance(iterable, dict):
-            items = list(iterable.keys())[:FOREACH_LIMIT]
-        elif isinstance(iterable, list | tuple | range):
-            items = list(iterable[:FOREACH_LIMIT])
-        else:
-            raise ValueError(f"value for ${self.loop_var_name} is not iterable in #foreach")
         length = len(items)
         for counter, item in enumerate(items, start=1):
             local = av.LocalNamespace(namespace)

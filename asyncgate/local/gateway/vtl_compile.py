@@ -717,18 +717,11 @@ def _foreach(node: Any) -> Emit:
     iterable = _value(node.value)
     block = _block(node.block)
     var: str = node.loop_var_name
-    limit = vtl.FOREACH_LIMIT
 
     def emit(out: _Out, ns: Any) -> None:
-        items = iterable(ns)
+        items = vtl.foreach_items(iterable(ns), var)
         if items is None:
             return
-        if isinstance(items, dict):
-            items = list(items.keys())[:limit]
-        elif isinstance(items, list | tuple | range):
-            items = list(items[:limit])
-        else:
-            raise ValueError(f"value for ${var} is not iterable in #foreach")
         length = len(items)
         for counter, item in enumerate(items, start=1):
             local = _LocalNamespace(ns)
