@@ -13,10 +13,12 @@ Routing, in order:
     (before 3-5) a request signed for sqs/sns/dynamodb/kinesis/events/s3 (SigV4 credential scope) ->
        the in-process moto (``aws_services.asgi``).
 
-The gateway's two URL forms (1, 2) are matched by ``_HostRouter`` itself, before the moto check and
-Starlette's router: webhooks are the hot path, and those layers cost as much per request as the
-gateway's own pipeline (py-spy under the intake bench). Any method reaches the gateway, which answers
-an unknown one as API Gateway does.
+The gateway's two URL forms (1, 2) and the JSON-protocol calls of the services the runtime serves
+itself (5: their ``X-Amz-Target`` prefixes, which moto's services do not share) are matched by
+``_HostRouter`` itself, before the moto check and Starlette's router: webhooks are the hot path, boto3
+and the AWS CLI put every call through 5, and those layers cost as much per request as the gateway's
+own pipeline (py-spy under the intake bench). Any method reaches the gateway, which answers an unknown
+one as API Gateway does.
 """
 
 from __future__ import annotations
@@ -108,6 +110,51 @@ class _GatewayEndpoint:
         await _send(send, response.status, raw, response.body)
 
 
+class _AwsJsonEndpoint:
+    """ASGI endpoint for ``POST /`` with ``X-Amz-Target``: Step Functions and CloudWatch Logs.
+
+    Starlette routes it (``Route("/")``), and ``_HostRouter`` calls it straight for the targets the
+    runtime serves itself: boto3 and the AWS CLI put every call through it, and the layers in
+    between (moto's check, Starlette's router, its ``Request``) cost as much as the call's own work.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def handles(self, scope: Scope) -> bool:
+        """Whether ``scope`` is a ``POST /`` whose target the runtime serves (not moto's services)."""
+        if scope["method"] != "POST" or scope["path"] != "/":
+            return False
+        target = _header(scope, b"x-amz-target")
+        return self.runtime.protocol.handles(target.partition(".")[0])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        target = _header(scope, b"x-amz-target")
+        prefix = target.partition(".")[0]
+        json_version = "1.0" if prefix == "AWSStepFunctions" else "1.1"
+        content_type = [(b"content-type", f"application/x-amz-json-{json_version}".encode())]
+        if not self.runtime.protocol.handles(prefix):
+            unknown = UnknownOperationException(f"Operation {target or '(none)'} is not supported.")
+            await _send(send, unknown.http_status, content_type, error_body(unknown))
+            return
+        try:
+            body = await _read_body(receive)
+        except _BodyTooLargeError:
+            error = SerializationException("Request body is too large.")
+            await _send(send, 413, content_type, error_body(error))
+            return
+        status, payload = await self.runtime.protocol.call_target(target, body)
+        await _send(send, status, content_type, payload)
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    """A request header's value (the first), or ``""``."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
+
+
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     if not any(k.lower() == b"content-length" for k, _ in headers):
         headers = [*headers, (b"content-length", str(len(body)).encode())]
@@ -119,9 +166,10 @@ class _HostRouter:
     """Sends ``{id}.execute-api.localhost`` requests to the gateway, everything else to ``app``;
     counts every HTTP request and its latency into ``METRICS``."""
 
-    def __init__(self, app: ASGIApp, gateway: _GatewayEndpoint) -> None:
+    def __init__(self, app: ASGIApp, gateway: _GatewayEndpoint, aws_json: _AwsJsonEndpoint) -> None:
         self.app = app
         self.gateway = gateway
+        self.aws_json = aws_json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -147,6 +195,8 @@ class _HostRouter:
             if found:
                 stage, _, path = scope["path"].lstrip("/").partition("/")
                 await self.gateway.serve(scope, receive, counted, found.group(1), stage, path)
+            elif self.aws_json.handles(scope):
+                await self.aws_json(scope, receive, counted)
             else:
                 await self.app(scope, receive, counted)
         finally:
@@ -163,6 +213,7 @@ def create_app(
 ) -> ASGIApp:
     """The server's ASGI app over a runtime; its lifespan starts and closes the runtime."""
     gateway = _GatewayEndpoint(runtime)
+    aws_json = _AwsJsonEndpoint(runtime)
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
@@ -175,22 +226,6 @@ def create_app(
             {"restApiId": e.rest_api_id, "name": e.name, "stage": e.stage, "url": e.url(host, port)}
             for e in runtime.endpoints
         ])
-
-    async def aws_json(request: Request) -> Response:
-        target = request.headers.get("x-amz-target", "")
-        prefix = target.partition(".")[0]
-        json_version = "1.0" if prefix == "AWSStepFunctions" else "1.1"
-        content_type = f"application/x-amz-json-{json_version}"
-        if not runtime.protocol.handles(prefix):
-            unknown = UnknownOperationException(f"Operation {target or '(none)'} is not supported.")
-            return Response(error_body(unknown), status_code=unknown.http_status, media_type=content_type)
-        try:
-            body = await _read_body(request.receive)
-        except _BodyTooLargeError:
-            error = SerializationException("Request body is too large.")
-            return Response(error_body(error), status_code=413, media_type=content_type)
-        status, payload = await runtime.protocol.call_target(target, body)
-        return Response(payload, status_code=status, media_type=content_type)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -210,4 +245,4 @@ def create_app(
         Route("/", aws_json, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    return _HostRouter(EmulatedServices(app, runtime.aws), gateway)
+    return _HostRouter(EmulatedServices(app, runtime.aws), gateway, aws_json)
