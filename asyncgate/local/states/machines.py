@@ -229,6 +229,9 @@ class MachineRegistry:
     # -- lookups ------------------------------------------------------------------------------------
     def get(self, arn: Any, *, field_name: str = "stateMachineArn") -> StateMachine:
         """The machine for a state machine ARN, or AWS's InvalidArn / StateMachineDoesNotExist."""
+        machine = self.machines.get(arn) if isinstance(arn, str) else None
+        if machine is not None:  # a key is a well-formed ARN: the parse would only say so again
+            return machine
         parsed = parse_states_arn(arn, "stateMachine", field=field_name)
         machine = self.machines.get(parsed.text)
         if machine is None:
