@@ -203,10 +203,15 @@ class Store:
     # -- writes -------------------------------------------------------------------------------------
     async def write(self, op: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``op`` in the next group commit; returns once it is durable on disk."""
+        return await self.write_future(op)
+
+    def write_future(self, op: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """``write`` as a plain future of this event loop: ``asyncio.shield`` takes it without making
+        a task, as it must for a coroutine."""
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[T] = loop.create_future()
         self._enqueue(op, _Waiter(loop, waiter))
-        return await waiter
+        return waiter
 
     def write_nowait(self, op: Operation) -> None:
         """Queue ``op`` for the next group commit without waiting (logs, history events).

@@ -410,7 +410,7 @@ class StatesService:
     async def _durable(self, op: Any) -> Any:
         """``store.write`` shielded from cancellation: a cancelled caller (client gone, shutdown)
         must not cancel the write's future under the store's writer thread."""
-        return await asyncio.shield(self._store.write(op))
+        return await asyncio.shield(self._store.write_future(op))
 
     def _engine_port(self) -> EnginePort | None:
         """The engine, unless a test replaced it with its own runner."""
