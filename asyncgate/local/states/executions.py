@@ -7,7 +7,7 @@ runtime keeps each promise at the lowest cost.
   The execution row and its ``ExecutionStarted`` event are committed before the call returns; every
   later event is queued to the same group commit (``write_nowait``, in order), and the terminal event
   and status are committed (awaited) before the execution counts as ended. Events are keyed by
-  ``(execution_arn, id)`` so a future resume-after-restart can append to them.
+  ``(execution_id, id)`` so a resume after a restart can append to them (``recovery.py``).
 - **Express async** (StartExecution on an EXPRESS machine): at-least-once, no history in the service.
   A row in ``sfn_pending_starts`` is committed before the call returns — this is the durable hand-off
   the gateway's ``200`` stands for; many concurrent starts share one fsync. The row is deleted when
@@ -18,17 +18,27 @@ History events go through a ``Recorder`` to the execution's sinks: the store (St
 vended logs (any type, when the machine logs).
 
 Tables:
-    ``sfn_executions``      one row per Standard execution
-    ``sfn_history``         (execution_arn, id) -> event, Standard only
-    ``sfn_checkpoints``     (execution_arn, event_id) -> private resume data beside an event: a Map
+    ``sfn_executions``      one row per Standard execution; ``id`` numbers them in start order
+    ``sfn_history``         (execution_id, id) -> event, Standard only
+    ``sfn_checkpoints``     (execution_id, event_id) -> private resume data beside an event: a Map
                             iteration's result, the branch that recorded it, a branch's end
     ``sfn_pending_starts``  accepted Express async starts not yet finished
+    ``sfn_schema``          the layout's version (``schema.py`` moves older layouts to this one)
+
+Why history is keyed by an integer id and not by the ARN: an ARN ends in a random name, so the
+executions in flight each wrote into their own leaf page of both tables, and a group commit wrote
+about one 4 KB page per execution per table to the WAL. Ids grow with start order, so executions
+started together share their pages. The id is ``AUTOINCREMENT``: never handed out twice, even after
+a name's 90-day reuse deletes the row that had the highest one, so no event can land in another
+execution's history. Callers still name an execution by ARN: ``RUNNING_IDS`` knows the ids of the
+executions running in this process, and a statement looks the id up by ARN only when it does not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -43,13 +53,16 @@ from .validation import random_uuid, validate_input, validate_name
 
 __all__ = [
     "EXPRESS_MAX_SECONDS",
+    "INSERT_EVENT_BY_ID",
     "NAME_RETENTION_SECONDS",
+    "RUNNING_IDS",
     "SCHEMA",
     "Execution",
     "ExecutionKind",
     "ExecutionStatus",
     "Outcome",
     "Runner",
+    "RunningIds",
     "dumps",
     "new_execution",
     "start_args",
@@ -58,7 +71,8 @@ __all__ = [
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sfn_executions (
-    arn TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    arn TEXT NOT NULL UNIQUE,
     machine_arn TEXT NOT NULL,
     revision_id TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -72,19 +86,19 @@ CREATE TABLE IF NOT EXISTS sfn_executions (
 );
 CREATE INDEX IF NOT EXISTS sfn_executions_by_machine ON sfn_executions (machine_arn, start_date);
 CREATE TABLE IF NOT EXISTS sfn_history (
-    execution_arn TEXT NOT NULL,
+    execution_id INTEGER NOT NULL,
     id INTEGER NOT NULL,
     previous_id INTEGER NOT NULL,
     timestamp REAL NOT NULL,
     type TEXT NOT NULL,
     details TEXT,
-    PRIMARY KEY (execution_arn, id)
+    PRIMARY KEY (execution_id, id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sfn_checkpoints (
-    execution_arn TEXT NOT NULL,
+    execution_id INTEGER NOT NULL,
     event_id INTEGER NOT NULL,
     output TEXT NOT NULL,
-    PRIMARY KEY (execution_arn, event_id)
+    PRIMARY KEY (execution_id, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sfn_pending_starts (
     arn TEXT PRIMARY KEY,
@@ -93,6 +107,10 @@ CREATE TABLE IF NOT EXISTS sfn_pending_starts (
     name TEXT NOT NULL,
     input TEXT NOT NULL,
     start_date REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sfn_schema (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
 );
 """
 
@@ -269,15 +287,93 @@ def terminal_event(outcome: Outcome) -> tuple[str, dict[str, Any]]:
     return kind, details
 
 
+class RunningIds:
+    """ARN -> id of the Standard executions running in this process, for ``insert_event``.
+
+    Why: an event names its execution by ARN (the recorder's sinks know no more), and looking the id
+    up in SQL for every event and checkpoint cost the store's writer about a seventh of its CPU. The
+    start op (on the writer thread) and a resume (``recovery.py``) hold the execution's id here, the
+    op that ends it lets go.
+
+    Why it can be trusted although it is one map for the whole process, where several stores (tests,
+    a restart in process) may run executions of the same ARN: an id is handed out only while every
+    holder of that ARN holds the same id. Every store that records events for an ARN holds its id
+    from before its first event until after its last, so the id handed out is that execution's in
+    each of them. Holders that disagree, or a start whose commit failed, cost a lookup, never a
+    wrong id. Lookups take no lock (one ``dict.get``); changes do.
+
+    Example:
+        >>> ids = RunningIds()
+        >>> ids.hold("arn:x", 7); ids.get("arn:x")
+        7
+        >>> ids.hold("arn:x", 9); ids.get("arn:x") is None  # another store's "arn:x": look it up
+        True
+        >>> ids.release("arn:x", 9); ids.get("arn:x")
+        7
+    """
+
+    __slots__ = ("_agreed", "_held", "_lock")
+
+    def __init__(self) -> None:
+        #: arn -> {id: holders}
+        self._held: dict[str, dict[int, int]] = {}
+        #: arn -> id, when all of the ARN's holders hold that one id
+        self._agreed: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def get(self, arn: str) -> int | None:
+        """The id every holder of ``arn`` holds, or None (look it up)."""
+        return self._agreed.get(arn)
+
+    def hold(self, arn: str, execution_id: int) -> None:
+        """One more holder of ``arn``'s id ``execution_id`` (a start, a resume)."""
+        with self._lock:
+            held = self._held.setdefault(arn, {})
+            held[execution_id] = held.get(execution_id, 0) + 1
+            self._settle(arn, held)
+
+    def release(self, arn: str, execution_id: int) -> None:
+        """One holder fewer (the execution ended)."""
+        with self._lock:
+            held = self._held.get(arn)
+            if held is None or execution_id not in held:
+                return
+            held[execution_id] -= 1
+            if not held[execution_id]:
+                del held[execution_id]
+            if not held:
+                del self._held[arn]
+            self._settle(arn, held)
+
+    def _settle(self, arn: str, held: dict[int, int]) -> None:
+        if len(held) == 1:
+            self._agreed[arn] = next(iter(held))
+        else:
+            self._agreed.pop(arn, None)
+
+
+#: the process's running Standard executions' ids
+RUNNING_IDS = RunningIds()
+
 # -- store operations (run on the store's writer thread) ------------------------------------------
-_INSERT_EVENT = "INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)"
-_INSERT_CHECKPOINT = "INSERT OR REPLACE INTO sfn_checkpoints VALUES (?, ?, ?)"
+#: an event or checkpoint of the execution with the id of the first parameter or, when it is NULL,
+#: the ARN of the second; the same statement either way, so a group's rows keep their order
+_INSERT_EVENT = (
+    "INSERT OR REPLACE INTO sfn_history VALUES"
+    " (COALESCE(?, (SELECT id FROM sfn_executions WHERE arn=?)), ?, ?, ?, ?, ?)"
+)
+_INSERT_CHECKPOINT = (
+    "INSERT OR REPLACE INTO sfn_checkpoints VALUES"
+    " (COALESCE(?, (SELECT id FROM sfn_executions WHERE arn=?)), ?, ?)"
+)
+#: an event of the execution whose id the caller has (the start, recovery)
+INSERT_EVENT_BY_ID = "INSERT OR REPLACE INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)"
 
 
-def history_row(arn: str, event: HistoryEvent) -> tuple[Any, ...]:
+def history_row(execution_id: int, event: HistoryEvent) -> tuple[Any, ...]:
     """An event as a ``sfn_history`` row (details as ``json.dumps`` writes them, ``spaced``)."""
     details = None if event.details is None else spaced(event.details)
-    return (arn, event.id, event.previous_event_id, event.timestamp, event.type, details)
+    return (execution_id, event.id, event.previous_event_id, event.timestamp, event.type, details)
 
 
 def insert_event(arn: str, event: HistoryEvent) -> Inserts:
@@ -286,13 +382,17 @@ def insert_event(arn: str, event: HistoryEvent) -> Inserts:
     An event's checkpoint (a Map iteration's result, its branch tag, a branch's end mark) goes in the
     same op, so in the same commit: a resume never sees the event without the data it needs. The op
     is ``Inserts`` (rows, not a closure), so the store writes a group's events with one
-    ``executemany`` per table.
+    ``executemany`` per table. The rows name the execution by id when ``RUNNING_IDS`` has it, else
+    the statements look it up by ``arn``; an ARN with no execution row fails the op (``id`` is NOT
+    NULL), which the store then drops alone.
     """
-    row = history_row(arn, event)
+    execution_id = RUNNING_IDS.get(arn)
+    details = None if event.details is None else spaced(event.details)
+    row = (execution_id, arn, event.id, event.previous_event_id, event.timestamp, event.type, details)
     checkpoint = event.checkpoint
     if checkpoint is None:
         return Inserts(((_INSERT_EVENT, row),))
-    return Inserts(((_INSERT_EVENT, row), (_INSERT_CHECKPOINT, (arn, event.id, checkpoint))))
+    return Inserts(((_INSERT_EVENT, row), (_INSERT_CHECKPOINT, (execution_id, arn, event.id, checkpoint))))
 
 
 def insert_standard(
@@ -307,21 +407,22 @@ def insert_standard(
     e = execution
 
     def op(db: sqlite3.Connection) -> str | None:
-        sql = "SELECT status, input, stop_date FROM sfn_executions WHERE arn=?"
+        sql = "SELECT status, input, stop_date, id FROM sfn_executions WHERE arn=?"
         row = db.execute(sql, (e.arn,)).fetchone()
         if row is not None and row[2] is not None and row[2] <= e.start_date - NAME_RETENTION_SECONDS:
             # closed more than 90 days ago: AWS no longer keeps it, and the name is free again
-            db.execute("DELETE FROM sfn_history WHERE execution_arn=?", (e.arn,))
-            db.execute("DELETE FROM sfn_checkpoints WHERE execution_arn=?", (e.arn,))
-            db.execute("DELETE FROM sfn_executions WHERE arn=?", (e.arn,))
+            db.execute("DELETE FROM sfn_history WHERE execution_id=?", (row[3],))
+            db.execute("DELETE FROM sfn_checkpoints WHERE execution_id=?", (row[3],))
+            db.execute("DELETE FROM sfn_executions WHERE id=?", (row[3],))
         elif row is not None:
             return f"{row[0]}:{'same' if row[1] == e.input else 'other'}"
-        db.execute(
+        (execution_id,) = db.execute(
             "INSERT INTO sfn_executions (arn, machine_arn, revision_id, name, status, input, start_date)"
-            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)",
+            " VALUES (?, ?, ?, ?, 'RUNNING', ?, ?) RETURNING id",
             (e.arn, e.machine.arn, e.revision.revision_id, e.name, e.input, e.start_date),
-        )
-        db.execute("INSERT INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", history_row(e.arn, started))
+        ).fetchone()
+        db.execute(INSERT_EVENT_BY_ID, history_row(execution_id, started))
+        RUNNING_IDS.hold(e.arn, execution_id)  # before the caller learns of the start, so of any event
         return None
 
     return op
@@ -331,14 +432,19 @@ def finish_standard(arn: str, outcome: Outcome, stop_date: float) -> Callable[[s
     """The write op that ends a Standard execution's row.
 
     Its terminal event was queued just before (the recorder's store sink), and the store's queue is
-    FIFO, so once this op is durable the whole history is too.
+    FIFO, so once this op is durable the whole history is too; its events are built, so the op lets
+    go of the execution's id (``RUNNING_IDS``).
     """
     values = (outcome.status.value, outcome.output, outcome.error, outcome.cause, stop_date, arn)
 
     def op(db: sqlite3.Connection) -> None:
-        db.execute(
-            "UPDATE sfn_executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?", values
-        )
+        ended = db.execute(
+            "UPDATE sfn_executions SET status=?, output=?, error=?, cause=?, stop_date=? WHERE arn=?"
+            " RETURNING id",
+            values,
+        ).fetchone()
+        if ended is not None:
+            RUNNING_IDS.release(arn, ended[0])
 
     return op
 

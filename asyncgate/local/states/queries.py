@@ -1,9 +1,10 @@
 """Read side of Standard executions: DescribeExecution, ListExecutions, GetExecutionHistory.
 
 Why separate: these are plain SQL over ``sfn_executions`` / ``sfn_history`` with AWS's paging and
-error rules, and nothing in them touches a running execution. Express executions are not queryable
-(AWS keeps no history for them): their ARNs (``...:express:...``) fail ARN validation with
-"Resource type not valid in this context: express".
+error rules, and nothing in them touches a running execution. History is keyed by the execution's
+integer id (``executions.py`` says why); the reads look it up by ARN in the same statement.
+Express executions are not queryable (AWS keeps no history for them): their ARNs
+(``...:express:...``) fail ARN validation with "Resource type not valid in this context: express".
 
 Example:
     >>> _status_filter({"statusFilter": "RUNNING"})
@@ -21,12 +22,20 @@ from ..store import Store
 from .executions import Execution, row_to_execution
 from .machines import LoggingConfig, MachineRegistry, MachineType, Revision, StateMachine
 from .recorder import HistoryEvent
+from .schema import upgrade
 from .validation import constraint_error, decode_token, encode_token, page_size, parse_states_arn
 
 __all__ = ["Queries"]
 
 _STATUSES = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"]
 COLUMNS = "arn, machine_arn, revision_id, name, status, input, output, error, cause, start_date, stop_date"
+#: GetExecutionHistory's page of an execution named by ARN, oldest or newest first
+_HISTORY = (
+    "SELECT id, previous_id, timestamp, type, details FROM sfn_history"
+    " WHERE execution_id = (SELECT id FROM sfn_executions WHERE arn=?)"
+)
+HISTORY_ASC = _HISTORY + " ORDER BY id ASC LIMIT ? OFFSET ?"
+HISTORY_DESC = _HISTORY + " ORDER BY id DESC LIMIT ? OFFSET ?"
 
 
 def _status_filter(request: dict[str, Any]) -> str | None:
@@ -44,6 +53,11 @@ class Queries:
 
     store: Store
     machines: MachineRegistry
+
+    def __post_init__(self) -> None:
+        # The service builds its Queries at open, right after ``store.migrate(SCHEMA)`` and before
+        # any execution is read or written: the moment to bring an older layout up to this one.
+        upgrade(self.store)
 
     def load(self, arn: Any) -> Execution:
         """A stored Standard execution by ARN, or InvalidArn / ExecutionDoesNotExist."""
@@ -91,14 +105,8 @@ class Queries:
         size = page_size(request)
         scope = f"{arn}|{int(reverse)}"
         offset = decode_token(request.get("nextToken"), scope)
-        order = "DESC" if reverse else "ASC"
-        rows = self.store.read(
-            lambda db: db.execute(
-                "SELECT id, previous_id, timestamp, type, details FROM sfn_history WHERE execution_arn=?"
-                f" ORDER BY id {order} LIMIT ? OFFSET ?",
-                (arn, size + 1, offset),
-            ).fetchall()
-        )
+        sql = HISTORY_DESC if reverse else HISTORY_ASC
+        rows = self.store.read(lambda db: db.execute(sql, (arn, size + 1, offset)).fetchall())
         events = [
             HistoryEvent(i, p, t, kind, None if d is None else json.loads(d)).to_api(include_data=include)
             for i, p, t, kind, d in rows[:size]

@@ -10,7 +10,7 @@ Why this policy:
   (``Engine.resume``, ``resume.py``): the state that was entered and not exited runs again from its
   recorded input (at-least-once for that one state, as a Retry would), finished states are not
   repeated, and the new events are appended after the recorded ones — the history is keyed by
-  ``(execution_arn, id)`` for exactly this. Standard's start date, and so its TimeoutSeconds, is kept.
+  ``(execution_id, id)`` for exactly this. Standard's start date, and so its TimeoutSeconds, is kept.
   Deadlines come from the history, not from the restart: a re-entered Wait keeps its recorded
   EnteredTime (so its deadline), a Task's recorded failures count against its Retry and a back-off in
   progress sleeps only what is left of it. A Task waiting on a token — at the top level or in an
@@ -49,7 +49,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..store import Store
-from .executions import Execution, ExecutionKind, delete_pending, history_row, row_to_execution
+from .executions import (
+    INSERT_EVENT_BY_ID,
+    RUNNING_IDS,
+    Execution,
+    ExecutionKind,
+    delete_pending,
+    history_row,
+    row_to_execution,
+)
 from .machines import MachineRegistry, MachineType, StateMachine
 from .recorder import HistoryEvent
 
@@ -109,7 +117,8 @@ async def recover(store: Store, machines: MachineRegistry, now: Callable[[], flo
 
     if resume is not None:
         resumed = 0
-        for execution, history in _interrupted(store, machines):
+        for execution_id, execution, history in _interrupted(store, machines):
+            RUNNING_IDS.hold(execution.arn, execution_id)  # its events name it by id; its end lets go
             resume(execution, json.loads(execution.input), history)
             resumed += 1
         if rerun or resumed:
@@ -120,16 +129,16 @@ async def recover(store: Store, machines: MachineRegistry, now: Callable[[], flo
     stop = now()
 
     def fail_running(db: sqlite3.Connection) -> int:
-        rows = db.execute("SELECT arn FROM sfn_executions WHERE status='RUNNING'").fetchall()
-        for (arn,) in rows:
-            last = db.execute("SELECT MAX(id) FROM sfn_history WHERE execution_arn=?", (arn,)).fetchone()[0]
-            last = last or 0
+        rows = db.execute("SELECT id FROM sfn_executions WHERE status='RUNNING'").fetchall()
+        for (execution_id,) in rows:
+            sql = "SELECT MAX(id) FROM sfn_history WHERE execution_id=?"
+            last = db.execute(sql, (execution_id,)).fetchone()[0] or 0
             event = HistoryEvent(last + 1, last, stop, "ExecutionFailed",
                                  {"error": INTERRUPTED_ERROR, "cause": INTERRUPTED_CAUSE})
-            db.execute("INSERT INTO sfn_history VALUES (?, ?, ?, ?, ?, ?)", history_row(arn, event))
+            db.execute(INSERT_EVENT_BY_ID, history_row(execution_id, event))
             db.execute(
-                "UPDATE sfn_executions SET status='FAILED', error=?, cause=?, stop_date=? WHERE arn=?",
-                (INTERRUPTED_ERROR, INTERRUPTED_CAUSE, stop, arn),
+                "UPDATE sfn_executions SET status='FAILED', error=?, cause=?, stop_date=? WHERE id=?",
+                (INTERRUPTED_ERROR, INTERRUPTED_CAUSE, stop, execution_id),
             )
         return len(rows)
 
@@ -140,15 +149,16 @@ async def recover(store: Store, machines: MachineRegistry, now: Callable[[], flo
     return rerun, failed
 
 
-def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[Execution, list[HistoryEvent]]]:
-    """Standard executions still RUNNING in the store, each with its recorded history."""
+def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[int, Execution, list[HistoryEvent]]]:
+    """Standard executions still RUNNING in the store, each with its id and recorded history."""
     from .queries import COLUMNS
 
     rows = store.read(
-        lambda db: db.execute(f"SELECT {COLUMNS} FROM sfn_executions WHERE status='RUNNING'").fetchall()
+        lambda db: db.execute(f"SELECT id, {COLUMNS} FROM sfn_executions WHERE status='RUNNING'").fetchall()
     )
     out = []
-    for row in rows:
+    for found in rows:
+        execution_id, row = found[0], found[1:]
         revision = machines.revision(row[2])
         if revision is None:
             log.error("interrupted execution %s: revision %s is gone; left RUNNING", row[0], row[2])
@@ -156,21 +166,21 @@ def _interrupted(store: Store, machines: MachineRegistry) -> list[tuple[Executio
         machine = machines.machines.get(row[1]) or StateMachine(
             row[1], row[1].rsplit(":", 1)[-1], MachineType.STANDARD, revision, revision.created
         )
-        events = store.read(_history_rows(row[0]))
+        events = store.read(_history_rows(execution_id))
         history = [HistoryEvent(i, p, t, kind, None if d is None else json.loads(d), c)
                    for i, p, t, kind, d, c in events]
-        out.append((row_to_execution(row, machine, revision), history))
+        out.append((execution_id, row_to_execution(row, machine, revision), history))
     return out
 
 
-def _history_rows(arn: str) -> Callable[[sqlite3.Connection], list[Any]]:
+def _history_rows(execution_id: int) -> Callable[[sqlite3.Connection], list[Any]]:
     """The read op fetching an execution's history rows, each with its checkpointed output."""
 
     def op(db: sqlite3.Connection) -> list[Any]:
         return db.execute(
             "SELECT h.id, h.previous_id, h.timestamp, h.type, h.details, c.output FROM sfn_history h"
-            " LEFT JOIN sfn_checkpoints c ON c.execution_arn = h.execution_arn AND c.event_id = h.id"
-            " WHERE h.execution_arn=? ORDER BY h.id", (arn,)
+            " LEFT JOIN sfn_checkpoints c ON c.execution_id = h.execution_id AND c.event_id = h.id"
+            " WHERE h.execution_id=? ORDER BY h.id", (execution_id,)
         ).fetchall()
 
     return op
