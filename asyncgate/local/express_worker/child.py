@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import sys
+from collections import deque
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,13 @@ from .wire import Message, Outbox, read_frame
 __all__ = ["ExpressRunner", "main"]
 
 log = logging.getLogger("asyncgate.express_worker")
+
+#: Executions running at once; more wait as start messages. Under a backlog (intake outrunning the
+#: worker) every start used to become a task at once: ~10,000 tasks waiting on four Lambda workers,
+#: ~800,000 objects for the garbage collector to walk, which then took ~22% of the worker's CPU
+#: (gc.callbacks under the seed's load). Executions that wait (a Wait state, a slow Lambda) still
+#: overlap, 512 at a time.
+MAX_RUNNING = 512
 
 
 class _Definitions:
@@ -80,6 +88,9 @@ class ExpressRunner:
         self._revisions: dict[str, tuple[StateMachine, Revision]] = {}
         #: running executions and their recorders (muted at stop: nothing is vended while unwinding)
         self._running: dict[asyncio.Task[None], Recorder] = {}
+        #: start messages beyond MAX_RUNNING, started as running ones end (dropped at stop: the server
+        #: keeps their pending rows and runs them again at its next start)
+        self._queued: deque[Message] = deque()
         self._lambda_reported = 0
         #: "done" messages waiting for their executions' log lines to be committed (``_report``)
         self._done: list[Message] = []
@@ -89,16 +100,10 @@ class ExpressRunner:
         """Act on one message from the server; False when it says stop."""
         kind = message[0]
         if kind == "start":
-            _, arn, name, revision_id, text, start_date = message
-            machine, revision = self._revisions[revision_id]
-            session = self._vended.session(revision.logging, machine.name, arn)
-            recorder = Recorder(self._clock.time, [session.add] if session is not None else [], last_id=1)
-            execution = Execution(arn, name, machine, revision, ExecutionKind.EXPRESS, text, start_date)
-            if session is not None:
-                session.add(HistoryEvent(1, 0, start_date, *execution.started_event()))
-            task = asyncio.get_running_loop().create_task(self._run(execution, recorder))
-            self._running[task] = recorder
-            task.add_done_callback(self._forget)
+            if len(self._running) < MAX_RUNNING:
+                self._start(message)
+            else:
+                self._queued.append(message)
         elif kind == "revision":
             _, machine, revision = message
             self._revisions[revision.revision_id] = (machine, revision)
@@ -109,8 +114,22 @@ class ExpressRunner:
             return False
         return True
 
+    def _start(self, message: Message) -> None:
+        _, arn, name, revision_id, text, start_date = message
+        machine, revision = self._revisions[revision_id]
+        session = self._vended.session(revision.logging, machine.name, arn)
+        recorder = Recorder(self._clock.time, [session.add] if session is not None else [], last_id=1)
+        execution = Execution(arn, name, machine, revision, ExecutionKind.EXPRESS, text, start_date)
+        if session is not None:
+            session.add(HistoryEvent(1, 0, start_date, *execution.started_event()))
+        task = asyncio.get_running_loop().create_task(self._run(execution, recorder))
+        self._running[task] = recorder
+        task.add_done_callback(self._forget)
+
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
+        if self._queued and not task.cancelled():
+            self._start(self._queued.popleft())
 
     async def _run(self, execution: Execution, recorder: Recorder) -> None:
         try:
@@ -149,6 +168,7 @@ class ExpressRunner:
 
     async def close(self) -> None:
         """Cut running executions off (the server re-runs them at its next start), end the workers."""
+        self._queued.clear()
         for task, recorder in list(self._running.items()):
             recorder.mute()
             task.cancel()
