@@ -139,7 +139,8 @@ def upgrade(db: sqlite3.Connection) -> None:
             db.execute(f"PRAGMA user_version = {VERSION}")
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite ends it itself on some errors (interrupt, full disk, I/O)
+            db.execute("ROLLBACK")
         raise
 
 
@@ -160,7 +161,8 @@ def adopt(db: sqlite3.Connection, source: str) -> int:
             db.execute("INSERT INTO main.logs_adopted (source) VALUES (?)", (source,))
         db.execute("COMMIT")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:  # SQLite ends it itself on some errors (interrupt, full disk, I/O)
+            db.execute("ROLLBACK")
         raise
     db.execute("BEGIN IMMEDIATE")
     _run(db, _DROP_OLD)

@@ -34,6 +34,9 @@ def store(tmp_path: Path) -> Any:
     s = Store(tmp_path / "db.sqlite3")
     s.migrate(SCHEMA)
     s.migrate("CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY, v INTEGER)")
+    s.write_sync(lambda db: db.execute(  # the execution the events belong to
+        "INSERT INTO sfn_executions (arn, machine_arn, revision_id, name, status, input, start_date)"
+        " VALUES (?, 'm', 'r', 'e', 'RUNNING', '{}', 0)", (ARN,)))
     yield s
     s.close()
 

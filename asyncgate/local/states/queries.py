@@ -22,7 +22,6 @@ from ..store import Store
 from .executions import Execution, row_to_execution
 from .machines import LoggingConfig, MachineRegistry, MachineType, Revision, StateMachine
 from .recorder import HistoryEvent
-from .schema import upgrade
 from .validation import constraint_error, decode_token, encode_token, page_size, parse_states_arn
 
 __all__ = ["Queries"]
@@ -53,11 +52,6 @@ class Queries:
 
     store: Store
     machines: MachineRegistry
-
-    def __post_init__(self) -> None:
-        # The service builds its Queries at open, right after ``store.migrate(SCHEMA)`` and before
-        # any execution is read or written: the moment to bring an older layout up to this one.
-        upgrade(self.store)
 
     def load(self, arn: Any) -> Execution:
         """A stored Standard execution by ARN, or InvalidArn / ExecutionDoesNotExist."""

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from ..store import Store, StoreError
+from ..store import Store
 from .executions import SCHEMA
 
 __all__ = ["VERSION", "upgrade", "upgrade_db"]
@@ -110,13 +110,11 @@ def upgrade_db(db: sqlite3.Connection) -> bool:
 
 
 def upgrade(store: Store) -> None:
-    """``upgrade_db`` on a connection of its own, as ``Store.migrate`` runs DDL (at open, before any
-    write of the service)."""
-    db = sqlite3.connect(store.path, isolation_level=None, timeout=30)
-    try:
+    """``upgrade_db`` at open, as ``Store.migrate`` runs a migration (its own connection; a failure
+    is a ``StoreError``)."""
+
+    def move(db: sqlite3.Connection) -> None:
         if upgrade_db(db):
             log.warning("schema: moved the Step Functions history to layout %d", VERSION)
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"cannot upgrade {store.path}: {exc}") from exc
-    finally:
-        db.close()
+
+    store.migrate(move)

@@ -67,6 +67,7 @@ from .machines import MachineRegistry, StateMachine
 from .queries import Queries
 from .recorder import HistoryEvent, Recorder, Sink
 from .recovery import catch_up_clock, recover
+from .schema import upgrade
 from .tags import Tags
 from .task_tokens import TaskTokens
 from .validation import (
@@ -98,6 +99,7 @@ class StatesService:
         self._clock: Clock = clock or SystemClock()
         self._now = self._clock.time
         store.migrate(SCHEMA)
+        upgrade(store)  # an older database's tables moved to this layout, before anything reads them
         self._machines = MachineRegistry(store, self._now)
         self._vended = VendedLogs(logs.put) if logs is not None else VendedLogs(lambda *a: None)
         self._lambdas = lambdas
