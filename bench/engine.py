@@ -10,6 +10,10 @@ Both run in this process through their service layer, with the same batch of con
   supported interface; botocore's in-process cost is ~0.3 ms a call, small against moto's per-execution
   cost, and completion is polled with one ListExecutions per 10 ms, not per execution).
 
+Each engine runs with what its start-up built frozen out of the garbage collector's reach
+(``gc.freeze``), as ``asyncgate up`` runs once ready; without it, full collections here also walk
+the other engine's modules.
+
 Definitions: Pass -> Succeed; Choice + Map (10 items through a Pass iterator); the seed's workflow.
 moto cannot run Lambda code without Docker, so for the seed it runs the same definition with the Task
 replaced by a Pass of the same data flow (``seed-shape``), and asyncgate runs that too for the ratio;
@@ -19,6 +23,7 @@ asyncgate's figure with the real Lambda is printed beside it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import tempfile
@@ -101,6 +106,7 @@ async def _asyncgate(count: int, batch: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         runtime = Runtime(load_assembly(REPO / "cdk.out"), Path(tmp))
         await runtime.start()
+        _freeze()
         try:
             states = runtime.states
             machines = {}
@@ -154,6 +160,7 @@ def _moto(count: int, batch: int) -> dict[str, float]:
         sfn = boto3.client(
             "stepfunctions", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
         )
+        _freeze()
         for name, definition in [
             *((n, json.dumps(d)) for n, d in DEFINITIONS.items()),
             ("seed-shape", seed_shape),
@@ -176,10 +183,19 @@ def _moto(count: int, batch: int) -> dict[str, float]:
     return rates
 
 
+def _freeze() -> None:
+    """What start-up built leaves the collector's reach, as ``asyncgate up`` does once ready; both
+    engines get it (this process also holds the other's modules and moto's imports)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(count: int = 2000, moto_count: int = 200, batch: int = 50) -> dict[str, Any]:
     """Executions/s per definition for both engines, and their ratios."""
     ours = asyncio.run(_asyncgate(count, batch))
+    gc.unfreeze()
     theirs = _moto(moto_count, batch)
+    gc.unfreeze()
     rows = []
     for name, rate in ours.items():
         compare = theirs.get(name)

@@ -65,45 +65,58 @@ ANALYSIS = """\
 
 The "CPU per process" table above is measured in the same run; the rest comes from py-spy 0.4 on
 `asyncgate up` and on its Express worker under the 32-connection intake load, per-thread CPU from
-`/proc/<pid>/task`, and `time.process_time` on an in-process harness of the engine, on this machine:
+`/proc/<pid>/task`, `gc.callbacks`, and `time.process_time` on in-process harnesses, on this machine:
 
-- **Two processes, both near a core.** Intake is bound by the server process (its event loop and its
-  store's writer thread share one GIL: ~0.3 ms of loop time and ~0.05 ms of writer time a webhook);
-  end to end by the Express worker (~0.4 ms an execution), which falls behind when intake runs
-  faster than it, and catches up after (the drain time above). The Lambda workers and the load
-  generator take the rest of the two cores. Both throughput targets (0.5x bare, 3,000 webhooks/s)
-  need roughly half of today's CPU per webhook in both processes.
-- **In the server's loop:** the gateway's own walk of a seed request costs ~65 µs in isolation
-  (`python -m bench.hot_paths`); under load py-spy puts about half the loop's samples in it (VTL
-  rendering by airspeed the largest part), the rest in HTTP parsing and response writes, the
-  StartExecution call through the JSON protocol, and the pending row's commit.
-- **In the Express worker:** the nine events of a seed execution, each one a vended JSON log line
-  (the seed logs `ALL` with execution data), the Lambda round trip over the worker's pipes, the
-  `asyncio.timeout`s of the Express limit and of the invocation (~10%), and the log rows' inserts
-  on its writer thread.
+- **Two processes sharing two cores.** A webhook costs ~0.25-0.30 ms of CPU in the server (its
+  event loop ~0.22 ms, its store's writer thread ~0.05 ms, half of that in the kernel: WAL writes and
+  the fsync) and ~0.3-0.36 ms in the Express worker; the Lambda workers and the load generator take
+  ~0.1 ms more. At ~0.75 ms of CPU per webhook, two cores cap end to end near 2,700/s; 3,000/s needs
+  ~0.55 ms. Intake runs ahead of the worker during the load and the worker catches up after (the
+  drain time above).
+- **In the server's loop:** the gateway's walk of a seed request (routing, the compiled mapping
+  template, response selection, access log) ~40 µs; the StartExecution call through IAM and the JSON
+  protocol ~35 µs; HTTP parsing and the ASGI cycle in uvicorn ~25 µs (what the bare app pays too);
+  the one `send()` of the answer ~11% of the loop's samples (loopback TCP delivers to the client
+  inside that system call); the rest is the awaited commit's bookkeeping and the hand-off frame to
+  the worker.
+- **In the Express worker:** the nine history events of a seed execution, each vended as a JSON
+  log line (the seed logs `ALL` with execution data), ~15-20%; the Lambda round trip over the
+  worker's pipes ~20%; the log rows' inserts and commits on its writer thread ~25% (a third of it
+  in the kernel); the garbage collector ~8%.
 - **API latency:** boto3 plus the HTTP round trip alone take what the floor row shows; a STANDARD
-  StartExecution adds its commit (one fsync, ~0.24 ms here), and a sequential caller's commit often
-  queues behind the previous execution's end, itself committed before the execution counts as ended.
-- **Engine vs moto:** STANDARD executions commit every event; the Pass->Succeed machine costs
-  ~0.3 ms of CPU an execution (six events, two awaited commits), so the 30x target (~0.12 ms) is out
-  of reach without giving up per-event durability.
+  StartExecution adds its commit (one fsync, ~0.2 ms here, ~0.4 ms for the whole write), and a
+  sequential caller's commit often queues behind the previous execution's end, itself committed
+  before the execution counts as ended.
+- **Engine vs moto:** STANDARD executions commit every event. Pass->Succeed costs ~0.17 ms of CPU
+  an execution, Choice + Map ~1.1 ms (its 49 events, 40 of them with a branch checkpoint row; the
+  writer thread ~0.3 ms of it). moto's own rate moves between runs (183-214 executions/s for
+  Pass->Succeed), so the ratios do too.
 
-What moved the figures this round (A/B on the same machine, back to back): fire-and-forget writes
-grouped per event-loop iteration without a Future each (engine CPU per Pass->Succeed execution
-705 -> 375 µs); one wake-up per batch for awaited writes (481/548 -> 386/363 µs); one compact JSON
-writer with its C encoder built once (3.1 -> 1.4 µs a call); the gateway's URL forms routed before
-Starlette; the Express worker process (seed intake ~940 -> ~1,500 req/s); CloudWatch Logs in a
-database of their own, written by the worker directly (-> ~2,000-2,400 req/s). Earlier: uvloop +
-httptools (bare ASGI 3.5k -> 19.8k req/s). The latency tail: `gc.freeze()` once ready keeps full
-collections from walking what start-up built (intake p99 at 32 connections 44-59 -> 27-33 ms in
-interleaved runs). Figures move by up to a third from run to run on this
+What moved the figures this round (each measured A/B, interleaved, on this machine; the commits say
+more): each answer leaves in one write (server CPU per bare request 27-30 -> 22-26 µs); mapping
+templates compiled to closures at load (the seed's request template 22.6 -> 7.6 µs); one JSON parse
+of the StartExecution body, IAM decisions remembered, the integration and Express and Lambda time
+limits on one timer each instead of an `asyncio.timeout` per call (3.9 -> 1.4 µs); log events keyed
+by integer stream ids (writer CPU per put 25-27 -> 14-18 µs) and one put per Lambda invocation;
+the logs stores commit after a 2 ms gathering window (Express worker: 0.3 -> 0.06 commits per
+execution); the Express worker runs at most 512 executions at once (under a backlog its garbage
+collector had taken ~22% of its CPU, walking ~800,000 objects; now ~8%); Standard history keyed by
+an integer execution id, so executions started together share pages (Choice + Map: writer CPU
+753-767 -> 420-447 µs, WAL bytes 204 -> 35 KB an execution); the engine calls the recorder directly
+and serialises a state's output once for its size check, its Exited and the next Entered event
+(Choice + Map 1,858-2,049 -> 1,220-1,334 µs). Figures move by up to a third from run to run on this
 shared machine; compare a run's own ratios.
 
-What would move the missed targets next, largest first: a second intake process (the pending-start
-table is the hand-off either could write); a cheaper Express limit (one sweep instead of a timer per
-execution) and batched Lambda invocations per worker pipe; a compiled fast path for mapping templates
-(airspeed interprets the seed's on every request); `synchronous=NORMAL` would take the fsync off every
-commit but survive only a process crash, not a power cut, so it is not the default.
+What would move the missed targets next, largest first: for intake against the bare app (now
+~48,000 req/s on the same uvicorn), the server's ~0.25 ms per webhook would have to fall by an order
+of magnitude, which is a different architecture (an intake path outside Python's HTTP stack), not
+more of the same; for end to end, ~25% less CPU per webhook across both processes (the vended log
+lines and the Lambda round trip are the largest parts left); for the engine, a checkpoint as a
+column of its history row instead of a second row (-40 inserts per Choice + Map execution) and Map
+iterations without a task each; for StartExecution latency, an execution's end written without
+being awaited would share the next start's fsync instead of running ahead of it. `synchronous=NORMAL`
+would take the fsync off every commit but survive only a process crash, not a power cut, so it is
+not the default.
 """
 
 
