@@ -1,5 +1,6 @@
 """The Express worker's runner, in process: a burst of starts larger than ``MAX_RUNNING`` runs at most
-that many at once, and every one of them ends and is reported done (the rest wait as messages)."""
+that many at once, and every one of them ends and is reported done (the rest wait as messages);
+executions asleep in a Wait do not count, so any number of them wait together."""
 
 from __future__ import annotations
 
@@ -79,3 +80,49 @@ def test_a_burst_beyond_the_cap_waits_as_messages_and_every_execution_ends(
     assert sorted(sink.done) == sorted(started)  # each once
     assert (most_running, most_queued) == (3, 17)
     assert max(sink.running_at_done) <= 3
+
+
+def test_executions_asleep_in_a_wait_do_not_hold_back_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(child, "MAX_RUNNING", 2)
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "Next": "S"},
+                                             "S": {"Type": "Succeed"}}}
+
+    async def scenario() -> tuple[_Sink, list[str], tuple[int, int]]:
+        runtime = Runtime(load_assembly(REPO / "cdk.out"), tmp_path / "server")
+        await runtime.start()
+        try:
+            created = await runtime.states.create_state_machine({
+                "name": "sleepers", "definition": json.dumps(definition), "type": "EXPRESS",
+                "roleArn": "arn:aws:iam::000000000000:role/x",
+            })
+            machine = runtime.states._machines.get(created["stateMachineArn"])
+        finally:
+            await runtime.close()
+        store = Store(tmp_path / "worker" / LOGS_DB)
+        holder: list[ExpressRunner] = []
+        sink = _Sink(holder)
+        runner = ExpressRunner(
+            sink,  # type: ignore[arg-type]  # the runner only calls send()
+            Logs(store), data_dir=tmp_path / "worker", endpoint_url=None, region="us-east-1",
+            account="000000000000",
+        )
+        holder.append(runner)
+        runner.handle(("revision", machine, machine.revision))
+        express = machine.arn.replace(":stateMachine:", ":express:")
+        started = [f"{express}:s{i}:u{i}" for i in range(6)]
+        for i, arn in enumerate(started):
+            runner.handle(("start", arn, f"s{i}", machine.revision.revision_id, "{}", time.time()))
+        await asyncio.sleep(0.2)  # each one runs into its Wait
+        asleep_together = (len(runner._running), runner.asleep)
+        deadline = time.monotonic() + 30
+        while len(sink.done) < 6 and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        await runner.close()
+        store.close()
+        return sink, started, asleep_together
+
+    sink, started, asleep_together = asyncio.run(scenario())
+    assert asleep_together == (6, 6)  # all admitted, two at work at a time, each then asleep
+    assert sorted(sink.done) == sorted(started)

@@ -50,12 +50,29 @@ __all__ = ["ExpressRunner", "main"]
 
 log = logging.getLogger("asyncgate.express_worker")
 
-#: Executions running at once; more wait as start messages. Under a backlog (intake outrunning the
+#: Executions at work at once; more wait as start messages. Under a backlog (intake outrunning the
 #: worker) every start used to become a task at once: ~10,000 tasks waiting on four Lambda workers,
 #: ~800,000 objects for the garbage collector to walk, which then took ~22% of the worker's CPU
-#: (gc.callbacks under the seed's load). Executions that wait (a Wait state, a slow Lambda) still
-#: overlap, 512 at a time.
+#: (gc.callbacks under the seed's load; ~8% with this cap, ~11% with 2,048). An execution asleep in
+#: a Wait state or a Retry's backoff does not count (``_Sleeps``): any number of them wait together,
+#: as on AWS.
 MAX_RUNNING = 512
+
+
+class _Sleeps(SystemClock):
+    """The wall clock, telling the runner while an execution sleeps, so that it admits another."""
+
+    def __init__(self, runner: ExpressRunner) -> None:
+        self._runner = runner
+
+    async def sleep(self, seconds: float) -> None:
+        runner = self._runner
+        runner.asleep += 1
+        runner.admit()
+        try:
+            await super().sleep(seconds)
+        finally:
+            runner.asleep -= 1
 
 
 class _Definitions:
@@ -79,7 +96,9 @@ class ExpressRunner:
     def __init__(self, outbox: Outbox, logs: Logs, *, data_dir: Path, endpoint_url: str | None,
                  region: str, account: str) -> None:
         self._outbox = outbox
-        self._clock = SystemClock()
+        self._clock = _Sleeps(self)
+        #: executions asleep (a Wait, a Retry's backoff): they do not count against MAX_RUNNING
+        self.asleep = 0
         self._logs = logs
         self.lambdas = LambdaService(logs, data_dir=data_dir, endpoint_url=endpoint_url, region=region)
         self._vended = VendedLogs(logs.put)
@@ -100,10 +119,8 @@ class ExpressRunner:
         """Act on one message from the server; False when it says stop."""
         kind = message[0]
         if kind == "start":
-            if len(self._running) < MAX_RUNNING:
-                self._start(message)
-            else:
-                self._queued.append(message)
+            self._queued.append(message)
+            self.admit()
         elif kind == "revision":
             _, machine, revision = message
             self._revisions[revision.revision_id] = (machine, revision)
@@ -126,10 +143,16 @@ class ExpressRunner:
         self._running[task] = recorder
         task.add_done_callback(self._forget)
 
+    def admit(self) -> None:
+        """Start queued executions while fewer than MAX_RUNNING are at work (running, not asleep)."""
+        queued = self._queued
+        while queued and len(self._running) - self.asleep < MAX_RUNNING:
+            self._start(queued.popleft())
+
     def _forget(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
-        if self._queued and not task.cancelled():
-            self._start(self._queued.popleft())
+        if not task.cancelled():  # cancelled: the runner is closing, and starts nothing more
+            self.admit()
 
     async def _run(self, execution: Execution, recorder: Recorder) -> None:
         try:
