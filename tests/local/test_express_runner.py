@@ -36,6 +36,20 @@ class _Sink:
             self.running_at_done.append(len(self._runner[0]._running))
 
 
+def _runner(tmp_path: Path) -> tuple[ExpressRunner, _Sink, Store]:
+    """A runner writing its logs under ``tmp_path``, its messages to the server kept in a ``_Sink``."""
+    store = Store(tmp_path / "worker" / LOGS_DB)
+    holder: list[ExpressRunner] = []
+    sink = _Sink(holder)
+    runner = ExpressRunner(
+        sink,  # type: ignore[arg-type]  # the runner only calls send()
+        Logs(store), data_dir=tmp_path / "worker", endpoint_url=None, region="us-east-1",
+        account="000000000000",
+    )
+    holder.append(runner)
+    return runner, sink, store
+
+
 def test_a_burst_beyond_the_cap_waits_as_messages_and_every_execution_ends(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -50,15 +64,7 @@ def test_a_burst_beyond_the_cap_waits_as_messages_and_every_execution_ends(
             functions = runtime.lambdas.functions()
         finally:
             await runtime.close()
-        store = Store(tmp_path / "worker" / LOGS_DB)
-        holder: list[ExpressRunner] = []
-        sink = _Sink(holder)
-        runner = ExpressRunner(
-            sink,  # type: ignore[arg-type]  # the runner only calls send()
-            Logs(store), data_dir=tmp_path / "worker", endpoint_url=None, region="us-east-1",
-            account="000000000000",
-        )
-        holder.append(runner)
+        runner, sink, store = _runner(tmp_path)
         runner.handle(("functions", functions))
         runner.handle(("revision", machine, machine.revision))
         express = machine.arn.replace(":stateMachine:", ":express:")
@@ -100,15 +106,7 @@ def test_executions_asleep_in_a_wait_do_not_hold_back_the_others(
             machine = runtime.states._machines.get(created["stateMachineArn"])
         finally:
             await runtime.close()
-        store = Store(tmp_path / "worker" / LOGS_DB)
-        holder: list[ExpressRunner] = []
-        sink = _Sink(holder)
-        runner = ExpressRunner(
-            sink,  # type: ignore[arg-type]  # the runner only calls send()
-            Logs(store), data_dir=tmp_path / "worker", endpoint_url=None, region="us-east-1",
-            account="000000000000",
-        )
-        holder.append(runner)
+        runner, sink, store = _runner(tmp_path)
         runner.handle(("revision", machine, machine.revision))
         express = machine.arn.replace(":stateMachine:", ":express:")
         started = [f"{express}:s{i}:u{i}" for i in range(6)]

@@ -21,7 +21,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -243,6 +243,25 @@ def foreach_items(value: Any, var: str) -> list[Any] | None:
     raise ValueError(f"value for ${var} is not iterable in #foreach")
 
 
+def foreach_scopes(namespace: Any, items: list[Any], var: str) -> Iterator[Any]:
+    """One scope per ``#foreach`` iteration: the loop variable, ``$velocityCount``,
+    ``$velocityHasNext`` and ``$foreach``, over ``namespace``. Both render paths call this."""
+    length = len(items)
+    for counter, item in enumerate(items, start=1):
+        local = av.LocalNamespace(namespace)
+        local["velocityCount"] = counter
+        local["velocityHasNext"] = counter < length
+        local["foreach"] = {
+            "count": counter,
+            "index": counter - 1,
+            "hasNext": counter < length,
+            "first": counter == 1,
+            "last": counter == length,
+        }
+        local[var] = item
+        yield local
+
+
 class _Foreach(av.ForeachDirective):  # type: ignore[misc]  # airspeed is untyped
     """``#foreach`` over lists, map keys and ranges, at most FOREACH_LIMIT times."""
 
@@ -250,19 +269,7 @@ class _Foreach(av.ForeachDirective):  # type: ignore[misc]  # airspeed is untype
         items = foreach_items(self.value.calculate(namespace, loader), self.loop_var_name)
         if items is None:
             return
-        length = len(items)
-        for counter, item in enumerate(items, start=1):
-            local = av.LocalNamespace(namespace)
-            local["velocityCount"] = counter
-            local["velocityHasNext"] = counter < length
-            local["foreach"] = {
-                "count": counter,
-                "index": counter - 1,
-                "hasNext": counter < length,
-                "first": counter == 1,
-                "last": counter == length,
-            }
-            local[self.loop_var_name] = item
+        for local in foreach_scopes(namespace, items, self.loop_var_name):
             self.block.evaluate(stream, local, loader)
 
 

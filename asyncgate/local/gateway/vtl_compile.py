@@ -722,19 +722,7 @@ def _foreach(node: Any) -> Emit:
         items = vtl.foreach_items(iterable(ns), var)
         if items is None:
             return
-        length = len(items)
-        for counter, item in enumerate(items, start=1):
-            local = _LocalNamespace(ns)
-            local["velocityCount"] = counter
-            local["velocityHasNext"] = counter < length
-            local["foreach"] = {
-                "count": counter,
-                "index": counter - 1,
-                "hasNext": counter < length,
-                "first": counter == 1,
-                "last": counter == length,
-            }
-            local[var] = item
+        for local in vtl.foreach_scopes(ns, items, var):
             block(out, local)
 
     return emit
