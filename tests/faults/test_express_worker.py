@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
 from pathlib import Path
 
-from tests.conftest import StartServer
+from tests.conftest import ASYNCGATE, REPO, StartServer, free_port
 from tests.faults.hand_off import Load, post_until, wait_accepted, wait_processed
 
 CHILD = "asyncgate.local.express_worker.child"
@@ -90,3 +91,30 @@ def test_without_the_worker_the_server_runs_express_executions_itself(start_serv
     assert workers_of(server.process.pid) == []
     accepted = set(load.accepted)
     assert accepted <= wait_processed(server, accepted)
+
+
+def test_ctrl_c_to_the_process_group_stops_server_and_worker_cleanly(tmp_path: Path) -> None:
+    """Ctrl-C in a terminal signals the whole foreground group; the worker, in a session of its own,
+    is stopped by the server (no traceback, no replacement worker started during the shutdown)."""
+    port = free_port()
+    log_path = tmp_path / "up.log"
+    with log_path.open("wb") as out:
+        process = subprocess.Popen(
+            [str(ASYNCGATE), "up", str(REPO), "--port", str(port), "--data-dir", str(tmp_path / "data")],
+            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not workers_of(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        while b"serving on" not in log_path.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers_of(process.pid), log_path.read_text()
+        os.killpg(process.pid, signal.SIGINT)
+        assert process.wait(30) in (0, 130)  # uvicorn ends with the signal's conventional status
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log_path.read_text()
+    assert "Traceback" not in output, output
+    assert "starting another" not in output, output

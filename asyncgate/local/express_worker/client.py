@@ -71,10 +71,14 @@ class ExpressWorker:
         """Start the worker process and give it the server's functions."""
         ours, theirs = socket.socketpair()
         try:
+            # A session of its own: Ctrl-C in a terminal, or a TERM to the server's process group
+            # (``timeout``, a service manager), reaches the server only, which then says "stop"; the
+            # worker, signalled too, would have died mid-step and been replaced during the shutdown.
+            # It still ends with the server: its end of the socket closes.
             self._process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "asyncgate.local.express_worker.child",
                 str(theirs.fileno()), json.dumps(self._config),
-                pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), stdin=asyncio.subprocess.DEVNULL, start_new_session=True,
             )
         finally:
             theirs.close()
