@@ -137,3 +137,25 @@ def test_any_text_loads_and_renders_or_fails_as_template_failed(text: str) -> No
     for way in (template, Template(template.text, template._body)):
         with contextlib.suppress(TemplateFailed):
             way.render({"a": "s", "b": [1, {"c": 2}]})
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        # Velocity 1.7's ASTGTNode and siblings: a null or a non-number side compares false (logged
+        # by Velocity), it does not fail the request
+        ("#if($missing > 1)yes#{else}no#end", "no"),
+        ("#if($s < 1)yes#{else}no#end", "no"),
+        ("#if($s >= $s)yes#{else}no#end", "no"),
+        ("#if($n > 1)yes#{else}no#end", "yes"),
+        ("#if($n ge 5 && $n le 5)yes#{else}no#end", "yes"),
+        ("#if($n lt 2.5)yes#{else}no#end", "no"),
+        # ASTAddNode: a string on either side of + concatenates
+        ('#set($x = "a" + "b")$x', "ab"),
+        ('#set($x = "n=" + $n)$x', "n=5"),
+        ('#set($x = $n + "!")$x', "5!"),
+        ("#set($x = $n + 1)$x", "6"),
+    ],
+)
+def test_relational_operators_and_string_concatenation_as_velocity(template: str, expected: str) -> None:
+    assert render(template, s="abc", n=5) == expected

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -153,11 +154,39 @@ def java_equals(left: Any, right: Any) -> bool:
     return java_str(left) == java_str(right)
 
 
+def java_compare(op: str) -> Callable[[Any, Any], bool]:
+    """Velocity 1.7's ``<``, ``<=``, ``>``, ``>=`` (``ASTLTNode`` and siblings): numbers only; a null
+    or any other operand is logged by Velocity and compares false, it does not fail the template.
+
+    Example:
+        >>> gt = java_compare(">")
+        >>> gt(2, 1), gt(None, 1), gt("b", "a"), gt(1.5, 1)
+        (True, False, False, True)
+    """
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+
+    def apply(left: Any, right: Any) -> bool:
+        return _is_number(left) and _is_number(right) and bool(compare(left, right))
+
+    return apply
+
+
 def java_arith(op: str) -> Callable[[Any, Any], Any]:
-    """Velocity arithmetic: numbers only (anything else gives null); int division truncates."""
+    """Velocity arithmetic: numbers only (anything else gives null); int division truncates. ``+``
+    with a string on either side concatenates, as Velocity 1.7's ``ASTAddNode`` does (null: null).
+
+    Example:
+        >>> plus = java_arith("+")
+        >>> plus("a", "b"), plus("a", 1), plus(1, 2), plus(None, "a"), plus([1], 2)
+        ('ab', 'a1', 3, None, None)
+    """
 
     def apply(left: Any, right: Any) -> Any:
         if not (_is_number(left) and _is_number(right)):
+            if op == "+" and left is not None and right is not None and (
+                isinstance(left, str) or isinstance(right, str)
+            ):
+                return java_str(left) + java_str(right)
             return None
         if op == "+":
             return left + right

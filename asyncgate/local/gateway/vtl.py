@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from airspeed import operators as av  # type: ignore[import-untyped, unused-ignore]  # airspeed is untyped
 
-from .java import call_method, java_arith, java_equals, java_str, methods_for
+from .java import call_method, java_arith, java_compare, java_equals, java_str, methods_for
 from .vtl_compile import Compiled, compile_tree
 
 __all__ = [
@@ -309,6 +309,8 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "||": lambda a, b: truth(a) or truth(b),
     "or": lambda a, b: truth(a) or truth(b),
     **{op: java_arith(op) for op in "+-*/%"},
+    **{op: java_compare(symbol) for symbol, names in (("<", "lt"), ("<=", "le"), (">", "gt"), (">=", "ge"))
+       for op in (symbol, names)},
 }
 
 
