@@ -67,12 +67,12 @@ The "CPU per process" table above is measured in the same run; the rest comes fr
 `asyncgate up` and on its Express worker under the 32-connection intake load, per-thread CPU from
 `/proc/<pid>/task`, `gc.callbacks`, and `time.process_time` on in-process harnesses, on this machine:
 
-- **Two processes sharing two cores.** A webhook costs ~0.25-0.30 ms of CPU in the server (its
-  event loop ~0.22 ms, its store's writer thread ~0.05 ms, half of that in the kernel: WAL writes and
-  the fsync) and ~0.3-0.36 ms in the Express worker; the Lambda workers and the load generator take
-  ~0.1 ms more. At ~0.75 ms of CPU per webhook, two cores cap end to end near 2,700/s; 3,000/s needs
-  ~0.55 ms. Intake runs ahead of the worker during the load and the worker catches up after (the
-  drain time above).
+- **Two processes sharing two cores.** In the CPU table each process's CPU during the load is
+  divided by the webhooks acknowledged in it. The server's row is its whole cost (its event loop
+  ~80% of it, its store's writer thread the rest, half of that in the kernel: WAL writes and the
+  fsync); the Express worker is still behind when the load stops (the drain time above), so its
+  cost per execution is higher than its row: ~0.3-0.36 ms measured on its own. End to end is bound
+  by the worker: 3,000 webhooks/s needs it near 0.25 ms an execution with the server beside it.
 - **In the server's loop:** the gateway's walk of a seed request (routing, the compiled mapping
   template, response selection, access log) ~40 µs; the StartExecution call through IAM and the JSON
   protocol ~35 µs; HTTP parsing and the ASGI cycle in uvicorn ~25 µs (what the bare app pays too);
@@ -89,8 +89,8 @@ The "CPU per process" table above is measured in the same run; the rest comes fr
   before the execution counts as ended.
 - **Engine vs moto:** STANDARD executions commit every event. Pass->Succeed costs ~0.17 ms of CPU
   an execution, Choice + Map ~1.1 ms (its 49 events, 40 of them with a branch checkpoint row; the
-  writer thread ~0.3 ms of it). moto's own rate moves between runs (183-214 executions/s for
-  Pass->Succeed), so the ratios do too.
+  writer thread ~0.3 ms of it). moto's own rate moves between runs (183-263 executions/s for
+  Pass->Succeed in this session's runs), so the ratios do too.
 
 What moved the figures this round (each measured A/B, interleaved, on this machine; the commits say
 more): each answer leaves in one write (server CPU per bare request 27-30 -> 22-26 µs); mapping
@@ -110,8 +110,8 @@ shared machine; compare a run's own ratios.
 What would move the missed targets next, largest first: for intake against the bare app (now
 ~48,000 req/s on the same uvicorn), the server's ~0.25 ms per webhook would have to fall by an order
 of magnitude, which is a different architecture (an intake path outside Python's HTTP stack), not
-more of the same; for end to end, ~25% less CPU per webhook across both processes (the vended log
-lines and the Lambda round trip are the largest parts left); for the engine, a checkpoint as a
+more of the same; for end to end, ~20% less CPU per execution in the Express worker (the vended
+log lines and the Lambda round trip are the largest parts left); for the engine, a checkpoint as a
 column of its history row instead of a second row (-40 inserts per Choice + Map execution) and Map
 iterations without a task each; for StartExecution latency, an execution's end written without
 being awaited would share the next start's fsync instead of running ahead of it. `synchronous=NORMAL`
