@@ -81,6 +81,17 @@ def wait_accepted(load: Load, count: int, limit_s: float = 120) -> None:
         time.sleep(0.01)
 
 
+def post_burst(server: LiveServer, clients: int, count: int, prefix: str) -> Load:
+    """``clients`` posters until ``count`` webhooks were answered 200, then stopped and joined."""
+    load, stop = Load(), threading.Event()
+    threads = post_until(server, load, stop, clients, prefix)
+    wait_accepted(load, count)
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    return load
+
+
 def processed_markers(server: LiveServer) -> set[str]:
     """Markers of every event the processor Lambda printed, from CloudWatch Logs over boto3."""
     logs = server.client("logs")

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ASYNCGATE, REPO, StartServer, free_port
-from tests.faults.hand_off import Load, post_until, wait_accepted, wait_processed
+from tests.faults.hand_off import Load, post_burst, post_until, wait_accepted, wait_processed
 
 CHILD = "asyncgate.local.express_worker.child"
 
@@ -82,12 +82,7 @@ def test_the_worker_does_not_outlive_a_killed_server(start_server: StartServer) 
 
 def test_without_the_worker_the_server_runs_express_executions_itself(start_server: StartServer) -> None:
     server = start_server("--no-express-worker")
-    load, stop = Load(), threading.Event()
-    threads = post_until(server, load, stop, clients=2, prefix="n")
-    wait_accepted(load, 20)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
+    load = post_burst(server, clients=2, count=20, prefix="n")
     assert workers_of(server.process.pid) == []
     accepted = set(load.accepted)
     assert accepted <= wait_processed(server, accepted)

@@ -8,11 +8,10 @@ table must drain to nothing, and the webhooks must each have run once.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 
 from tests.conftest import StartServer
-from tests.faults.hand_off import Load, post_until, processed_markers, wait_accepted, wait_processed
+from tests.faults.hand_off import post_burst, processed_markers, wait_processed
 
 
 def pending_rows(db_path: str) -> list[str]:
@@ -22,12 +21,7 @@ def pending_rows(db_path: str) -> list[str]:
 
 def test_a_burst_of_webhooks_leaves_no_pending_row(start_server: StartServer) -> None:
     server = start_server()
-    load, stop = Load(), threading.Event()
-    threads = post_until(server, load, stop, clients=16, prefix="rows")
-    wait_accepted(load, 400)
-    stop.set()
-    for thread in threads:
-        thread.join(60)
+    load = post_burst(server, clients=16, count=400, prefix="rows")
     assert not load.refused, load.refused
     accepted = set(load.accepted)
     assert len(accepted) >= 400
