@@ -191,19 +191,13 @@ def _compare_headers(got: Mapping[str, str] | list[tuple[str, str]], expected: d
     return None
 
 
-@functools.cache
-def outcome(case_id: str) -> Outcome:
-    case = CASES[case_id]
+def case_request(case: dict[str, Any], api_id: str) -> GatewayRequest:
+    """The recorded case's request as the gateway takes it (from a fixed documentation address)."""
     req = case["request"]
-    stub = Capture()
-    if case["kind"] == "response" and "integration_response" in case:
-        ir = case["integration_response"]
-        stub.answer = IntegrationResult(int(ir["status"]), ir.get("headers") or {}, ir["body"].encode())
-    gateway = Gateway(build_rest_apis(_stack(case)), aws=stub, http=stub)
     path, _, query = req["path"].partition("?")
-    request = GatewayRequest(
+    return GatewayRequest(
         req["method"],
-        API_ID,
+        api_id,
         req["stage"],
         path,
         query,
@@ -211,6 +205,17 @@ def outcome(case_id: str) -> Outcome:
         req["body"].encode(),
         "198.51.100.7",
     )
+
+
+@functools.cache
+def outcome(case_id: str) -> Outcome:
+    case = CASES[case_id]
+    stub = Capture()
+    if case["kind"] == "response" and "integration_response" in case:
+        ir = case["integration_response"]
+        stub.answer = IntegrationResult(int(ir["status"]), ir.get("headers") or {}, ir["body"].encode())
+    gateway = Gateway(build_rest_apis(_stack(case)), aws=stub, http=stub)
+    request = case_request(case, API_ID)
     response: GatewayResponse = asyncio.run(gateway.handle(request))
     expected = case["expected"]
     problems: list[str] = []

@@ -22,7 +22,7 @@ from asyncgate.local.gateway.mapping import UTIL, InputBody, Params
 from asyncgate.local.gateway.model import Method, RestApi
 from asyncgate.local.gateway.routing import RouteMatch
 from asyncgate.local.gateway.vtl import Template, compile_template
-from tests.conformance.test_vtl import CASES, _stack
+from tests.conformance.test_vtl import CASES, _stack, case_request
 
 Outcome = tuple[str, str]
 
@@ -41,20 +41,9 @@ def walked(template: Template) -> Template:
 
 # -- the conformance corpus, through the variables the gateway builds ---------------------------------
 def _request(case: dict[str, Any]) -> tuple[RestApi, GatewayRequest, RouteMatch[Method]]:
-    req = case["request"]
     [api] = build_rest_apis(_stack(case))
-    path, _, query = req["path"].partition("?")
-    request = GatewayRequest(
-        req["method"],
-        api.api_id,
-        req["stage"],
-        path,
-        query,
-        list((req.get("headers") or {}).items()),
-        req["body"].encode(),
-        "198.51.100.7",
-    )
-    match = api.router.match(req["method"], path)
+    request = case_request(case, api.api_id)
+    match = api.router.match(request.method, request.path)
     assert isinstance(match, RouteMatch), case["id"]
     return api, request, match
 
