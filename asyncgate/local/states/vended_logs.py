@@ -43,7 +43,7 @@ from ..jsontext import compact
 from .machines import LoggingConfig, LogLevel
 from .recorder import HistoryEvent, strip_data
 
-__all__ = ["LogSession", "VendedLogs", "log_message", "wants"]
+__all__ = ["LogSession", "VendedLogs", "log_message", "vended_types"]
 
 #: Step Functions' ERROR level: failure events of executions, states, tasks, Lambdas, Map and Parallel.
 _ERROR_TYPES = frozenset({
@@ -65,18 +65,17 @@ _TRUNCATE_AT = 248 * 1024
 _QUARTER = _TRUNCATE_AT // 4
 
 
-def wants(level: LogLevel, event_type: str) -> bool:
-    """Whether ``level`` vends events of ``event_type``.
-
-    Runs for every event of every logging execution, so the answer is a set lookup: reading an enum
-    member off its class (``LogLevel.ALL``) costs a Python-level descriptor call on Python 3.11.
+def vended_types(level: LogLevel) -> frozenset[str] | None:
+    """The event types ``level`` vends (None: every type). A session looks it up once; each event is
+    then one set lookup (reading an enum member off its class costs a descriptor call on 3.11).
 
     Example:
-        >>> wants(LogLevel.ERROR, "TaskFailed"), wants(LogLevel.ERROR, "TaskSucceeded")
+        >>> "TaskFailed" in vended_types(LogLevel.ERROR), "TaskSucceeded" in vended_types(LogLevel.ERROR)
         (True, False)
+        >>> vended_types(LogLevel.ALL) is None, vended_types(LogLevel.OFF)
+        (True, frozenset())
     """
-    wanted = _WANTED.get(level, _NONE)
-    return wanted is None or event_type in wanted
+    return _WANTED.get(level, _NONE)
 
 
 _NONE: frozenset[str] = frozenset()
@@ -156,7 +155,7 @@ class LogSession:
     def __post_init__(self) -> None:
         assert self.config.log_group is not None
         self.tail = _arn_tail(self.execution_arn)
-        self.wanted = _WANTED.get(self.config.level, _NONE)
+        self.wanted = vended_types(self.config.level)
         self.group = self.config.log_group
         self.include_data = self.config.include_execution_data
         self.minute = (-1, "")
