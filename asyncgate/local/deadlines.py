@@ -8,6 +8,10 @@ keeps the running tasks in a dict (insertion order is deadline order) and one ti
 oldest one's deadline. When it fires, the overdue tasks at the front are cancelled; the timer is then
 set for the next deadline, if any task is left.
 
+The timer belongs to an event loop: entered from another loop (tests run several, one after the
+other), a ``Deadlines`` forgets the old loop's tasks and timer and starts afresh on the new one. It
+serves one loop at a time.
+
 Inside ``async with deadlines:``, an expired task sees ``CancelledError`` as ``asyncio.timeout``
 delivers it, and the block exits with ``TimeoutError`` — unless the task was also cancelled by
 someone else (a shutdown), which then goes on as a cancellation (``Task.uncancel``).
@@ -39,7 +43,7 @@ __all__ = ["Deadlines"]
 class Deadlines:
     """The same time limit, ``seconds``, for every task inside ``async with``."""
 
-    __slots__ = ("_expired", "_running", "_seconds", "_timer")
+    __slots__ = ("_expired", "_loop", "_running", "_seconds", "_timer")
 
     def __init__(self, seconds: float) -> None:
         self._seconds = seconds
@@ -47,11 +51,16 @@ class Deadlines:
         self._running: dict[asyncio.Task[object], float] = {}
         self._expired: set[asyncio.Task[object]] = set()
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def __aenter__(self) -> None:
         task = asyncio.current_task()
         assert task is not None, "Deadlines is used inside a task"
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new loop: the old one's tasks and timer went with it
+            self._loop, self._timer = loop, None
+            self._running.clear()
+            self._expired.clear()
         deadline = loop.time() + self._seconds
         self._running[task] = deadline
         if self._timer is None:

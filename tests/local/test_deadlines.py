@@ -64,3 +64,25 @@ def test_a_task_that_catches_nothing_leaves_no_timer_or_entry_behind() -> None:
         return len(limit._running), len(limit._expired)
 
     assert asyncio.run(scenario()) == (0, 0)
+
+
+def test_a_second_event_loop_gets_a_timer_of_its_own() -> None:
+    """Tests (and a runtime started again) use one Deadlines from successive loops: the first loop's
+    timer died with it, so the second loop's tasks must still expire."""
+    limit = Deadlines(0.02)
+
+    async def slow() -> str:
+        try:
+            async with limit:
+                await asyncio.sleep(0.2)  # the first loop ends with its timer still pending
+        except TimeoutError:
+            return "timed out"
+        return "done"
+
+    async def first() -> None:
+        task = asyncio.get_running_loop().create_task(slow())
+        await asyncio.sleep(0)
+        task.cancel()  # the loop goes away with the task inside the block
+
+    asyncio.run(first())
+    assert asyncio.run(slow()) == "timed out"

@@ -17,7 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import re
@@ -120,9 +119,8 @@ class Gateway:
         self._logs = logs
         self._clock = clock
         self._admission = Admission(lambdas=lambdas, iam=iam)
-        #: integration timeouts in ms -> their Deadlines, for the event loop ``_limits_loop``
+        #: integration timeouts in ms -> their Deadlines
         self._limits: dict[int, Deadlines] = {}
-        self._limits_loop: asyncio.AbstractEventLoop | None = None
         self._stages: tuple[_Step, ...] = (
             self._route,
             self._admission.admit,
@@ -277,11 +275,7 @@ class Gateway:
 
     def _time_limit(self, timeout_ms: int) -> Deadlines:
         """The integration timeout: one ``Deadlines`` (one loop timer) per timeout value, not a timer
-        scheduled and cancelled per request as ``asyncio.timeout`` does (~3 µs a request). Its timer
-        belongs to an event loop, so another loop (tests run several) gets its own."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._limits_loop:
-            self._limits_loop, self._limits = loop, {}
+        scheduled and cancelled per request as ``asyncio.timeout`` does (~3 µs a request)."""
         limit = self._limits.get(timeout_ms)
         if limit is None:
             limit = self._limits[timeout_ms] = Deadlines(timeout_ms / 1000)
