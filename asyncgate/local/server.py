@@ -121,15 +121,18 @@ class _AwsJsonEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
-    def handles(self, scope: Scope) -> bool:
-        """Whether ``scope`` is a ``POST /`` whose target the runtime serves (not moto's services)."""
+    def served_target(self, scope: Scope) -> str | None:
+        """The target of a ``POST /`` the runtime serves itself (not moto's services), else None."""
         if scope["method"] != "POST" or scope["path"] != "/":
-            return False
+            return None
         target = _header(scope, b"x-amz-target")
-        return self.runtime.protocol.handles(target.partition(".")[0])
+        return target if self.runtime.protocol.handles(target.partition(".")[0]) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        target = _header(scope, b"x-amz-target")
+        await self.serve(receive, send, _header(scope, b"x-amz-target"))
+
+    async def serve(self, receive: Receive, send: Send, target: str) -> None:
+        """Answer one call to ``target`` (an unknown one with UnknownOperationException)."""
         prefix = target.partition(".")[0]
         json_version = "1.0" if prefix == "AWSStepFunctions" else "1.1"
         content_type = [(b"content-type", f"application/x-amz-json-{json_version}".encode())]
@@ -195,8 +198,8 @@ class _HostRouter:
             if found:
                 stage, _, path = scope["path"].lstrip("/").partition("/")
                 await self.gateway.serve(scope, receive, counted, found.group(1), stage, path)
-            elif self.aws_json.handles(scope):
-                await self.aws_json(scope, receive, counted)
+            elif (target := self.aws_json.served_target(scope)) is not None:
+                await self.aws_json.serve(receive, counted, target)
             else:
                 await self.app(scope, receive, counted)
         finally:
